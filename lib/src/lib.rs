@@ -1,0 +1,27 @@
+//! rsplugins: the conventions every plugin of the suite shares.
+//!
+//! A plugin declares its options (clap), acquires data and evaluates it into a
+//! [`CheckResult`]; everything else (states, ranges, perfdata, output, exit
+//! codes, timeouts, signals, secrets, `--extra-opts`) lives here, once.
+
+pub mod error;
+pub mod extra_opts;
+pub mod number;
+pub mod options;
+pub mod output;
+pub mod perfdata;
+pub mod procfs;
+pub mod range;
+pub mod result;
+pub mod runner;
+pub mod secret;
+pub mod state;
+pub mod thresholds;
+pub mod timeout;
+
+pub use error::CheckError;
+pub use perfdata::{Perfdata, Uom};
+pub use range::Range;
+pub use result::CheckResult;
+pub use state::State;
+pub use thresholds::Thresholds;

@@ -1,0 +1,116 @@
+//! The result of a check: a tree of summaries, details and perfdata.
+
+use crate::perfdata::Perfdata;
+use crate::state::State;
+
+/// What a check found. Its state is the one set on it, else the worst of its
+/// subchecks, else OK.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CheckResult {
+    /// State set explicitly; overrides the subchecks.
+    pub state: Option<State>,
+    /// One-line summary (the first output line for the top result).
+    pub summary: String,
+    /// Further lines shown below the first.
+    pub details: Vec<String>,
+    /// Performance data of this node.
+    pub perfdata: Vec<Perfdata>,
+    /// Parts of the check, each with its own state.
+    pub subchecks: Vec<CheckResult>,
+}
+
+impl CheckResult {
+    /// A result with a summary and no explicit state.
+    pub fn new(summary: impl Into<String>) -> CheckResult {
+        CheckResult {
+            summary: summary.into(),
+            ..CheckResult::default()
+        }
+    }
+
+    /// A result with an explicit state.
+    pub fn with_state(state: State, summary: impl Into<String>) -> CheckResult {
+        CheckResult {
+            state: Some(state),
+            ..CheckResult::new(summary)
+        }
+    }
+
+    /// Sets the explicit state.
+    pub fn set_state(&mut self, state: State) {
+        self.state = Some(state);
+    }
+
+    /// Adds a detail line.
+    pub fn detail(&mut self, line: impl Into<String>) {
+        self.details.push(line.into());
+    }
+
+    /// Adds a perfdata point.
+    pub fn perf(&mut self, perfdata: Perfdata) {
+        self.perfdata.push(perfdata);
+    }
+
+    /// Adds a subcheck.
+    pub fn subcheck(&mut self, sub: CheckResult) {
+        self.subchecks.push(sub);
+    }
+
+    /// The derived state: explicit, else worst of the subchecks, else OK.
+    pub fn state(&self) -> State {
+        self.state
+            .unwrap_or_else(|| State::worst_of(self.subchecks.iter().map(CheckResult::state)))
+    }
+
+    /// All perfdata of this node and its subchecks, in tree order.
+    pub fn all_perfdata(&self) -> Vec<&Perfdata> {
+        let mut out: Vec<&Perfdata> = self.perfdata.iter().collect();
+        for sub in &self.subchecks {
+            out.extend(sub.all_perfdata());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::perfdata::Uom;
+
+    #[test]
+    fn state_is_explicit_else_worst_of_children_else_ok() {
+        let mut top = CheckResult::new("top");
+        assert_eq!(top.state(), State::Ok);
+        top.subcheck(CheckResult::with_state(State::Unknown, "a"));
+        assert_eq!(top.state(), State::Unknown);
+        top.subcheck(CheckResult::with_state(State::Warning, "b"));
+        assert_eq!(top.state(), State::Warning);
+        top.set_state(State::Ok);
+        assert_eq!(top.state(), State::Ok);
+    }
+
+    #[test]
+    fn nested_states_propagate() {
+        let mut inner = CheckResult::new("inner");
+        inner.subcheck(CheckResult::with_state(State::Critical, "deep"));
+        let mut top = CheckResult::new("top");
+        top.subcheck(CheckResult::with_state(State::Warning, "w"));
+        top.subcheck(inner);
+        assert_eq!(top.state(), State::Critical);
+    }
+
+    #[test]
+    fn perfdata_collects_the_whole_tree() {
+        let mut top = CheckResult::new("top");
+        top.perf(Perfdata::new("a", 1.0, Uom::None));
+        let mut sub = CheckResult::new("sub");
+        sub.perf(Perfdata::new("b", 2.0, Uom::None));
+        top.subcheck(sub);
+        let labels: Vec<&str> = top
+            .all_perfdata()
+            .iter()
+            .map(|p| p.label.as_str())
+            .collect();
+        assert_eq!(labels, vec!["a", "b"]);
+    }
+}

@@ -1,0 +1,212 @@
+//! The runner every binary hands over to: parses options, enforces the time
+//! budget, turns signals, panics and errors into states, prints once, exits.
+//!
+//! Exit codes are always 0-3: `--help`, `--version` and usage errors are
+//! UNKNOWN (3), a panic is UNKNOWN with one line (never 101, never a
+//! backtrace), SIGTERM/SIGINT end the plugin UNKNOWN, and `-t` ends it in the
+//! time-out state whatever the check is blocked in (name resolution included).
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use clap::error::ErrorKind;
+use clap::Parser;
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+
+use crate::error::CheckError;
+use crate::extra_opts;
+use crate::options::CommonArgs;
+use crate::output::{self, OutputFormat};
+use crate::result::CheckResult;
+use crate::secret;
+use crate::state::State;
+use crate::timeout::TimeoutSpec;
+
+/// A plugin's parsed options: clap's parser plus access to the common group.
+pub trait PluginArgs: Parser {
+    /// The flattened [`CommonArgs`].
+    fn common(&self) -> &CommonArgs;
+}
+
+static FINISHED: AtomicBool = AtomicBool::new(false);
+static FORMAT: OnceLock<OutputFormat> = OnceLock::new();
+
+fn format() -> OutputFormat {
+    FORMAT.get().copied().unwrap_or_default()
+}
+
+/// Prints `text` and exits with `code`. Only the first caller prints: when
+/// the check, the time-out and a signal race, exactly one result is shown.
+fn finish(text: &str, code: i32) -> ! {
+    if FINISHED.swap(true, Ordering::SeqCst) {
+        // Another thread is printing and exiting the process.
+        loop {
+            std::thread::park();
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    // Nothing sensible is left to do if stdout is gone; the code still tells.
+    let _ = out.write_all(secret::redact(text).as_bytes());
+    let _ = out.flush();
+    std::process::exit(code)
+}
+
+/// Ends the plugin with a one-line result in `state`.
+pub fn exit_with(service: &str, state: State, message: &str) -> ! {
+    finish(
+        &output::render_line(format(), service, state, message),
+        state.exit_code(),
+    )
+}
+
+fn install_panic_hook(service: &'static str) {
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unexpected failure".to_string());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        exit_with(
+            service,
+            State::Unknown,
+            &format!("internal error: {what}{place}"),
+        )
+    }));
+}
+
+/// Signals that end the plugin UNKNOWN.
+fn ending_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGTERM);
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGHUP);
+    set
+}
+
+/// Waits for an ending signal or the deadline in a thread of its own, so a
+/// check blocked in any call (DNS, connect, statvfs) still ends on time.
+///
+/// The signals are blocked in every thread (the mask is inherited) and taken
+/// synchronously here: no async-signal-safety concerns, no lost signal.
+fn start_supervisor(service: &'static str, timeout: TimeoutSpec, signals: SigSet) {
+    let spawned = std::thread::Builder::new()
+        .name("supervisor".into())
+        .spawn(move || {
+            let deadline = std::time::Instant::now() + timeout.duration();
+            loop {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    exit_with(service, timeout.state, &timeout.message());
+                }
+                if let Some(signal) = wait_signal(&signals, left) {
+                    exit_with(
+                        service,
+                        State::Unknown,
+                        &format!("Plugin received {signal}, ending"),
+                    );
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        exit_with(
+            service,
+            State::Unknown,
+            &format!("cannot start the time-out supervisor: {e}"),
+        );
+    }
+}
+
+/// `sigtimedwait`: the signal that arrived, or `None` when `left` ran out.
+fn wait_signal(signals: &SigSet, left: Duration) -> Option<Signal> {
+    let ts = libc::timespec {
+        tv_sec: left.as_secs() as libc::time_t,
+        tv_nsec: left.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: the set and timespec are valid for the call; a null siginfo is allowed.
+    let signo = unsafe { libc::sigtimedwait(signals.as_ref(), std::ptr::null_mut(), &ts) };
+    if signo > 0 {
+        Signal::try_from(signo).ok()
+    } else {
+        None
+    }
+}
+
+fn usage_error(service: &str, err: clap::Error) -> ! {
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // Help and version are not a check result: plain text, exit UNKNOWN.
+            finish(&err.render().to_string(), State::Unknown.exit_code())
+        }
+        _ => {
+            let rendered = err.render().to_string();
+            let reason = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid command line")
+                .trim_start_matches("error: ")
+                .to_string();
+            let mut result =
+                CheckResult::with_state(State::Unknown, format!("invalid command line: {reason}"));
+            if let Some(usage) = rendered.lines().find(|l| l.starts_with("Usage:")) {
+                result.detail(format!("{usage} (see --help)"));
+            }
+            finish(
+                &output::render(format(), service, &result),
+                State::Unknown.exit_code(),
+            )
+        }
+    }
+}
+
+/// Parses options and runs `check` under the plugin conventions. Never returns.
+///
+/// `service` is the first word of the output (`LOAD`, `SMTP`).
+pub fn run<A, F>(service: &'static str, check: F) -> !
+where
+    A: PluginArgs,
+    F: FnOnce(A) -> Result<CheckResult, CheckError>,
+{
+    install_panic_hook(service);
+    let signals = ending_signals();
+    // Block before any other thread exists so every thread inherits the mask.
+    if let Err(e) = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&signals), None) {
+        exit_with(
+            service,
+            State::Unknown,
+            &format!("cannot block signals: {e}"),
+        );
+    }
+
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let program = A::command().get_name().to_string();
+    let argv = match extra_opts::expand(argv, &program) {
+        Ok(argv) => argv,
+        Err(e) => exit_with(service, State::Unknown, &e.to_string()),
+    };
+    let args = match A::try_parse_from(argv) {
+        Ok(args) => args,
+        Err(e) => usage_error(service, e),
+    };
+    let common = args.common().clone();
+    let _ = FORMAT.set(common.output_format);
+    start_supervisor(service, common.timeout, signals);
+
+    match check(args) {
+        Ok(result) => finish(
+            &output::render(common.output_format, service, &result),
+            result.state().exit_code(),
+        ),
+        Err(e) => exit_with(service, e.state, &e.message),
+    }
+}

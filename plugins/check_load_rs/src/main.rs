@@ -1,0 +1,3 @@
+fn main() {
+    check_load_rs::main()
+}
