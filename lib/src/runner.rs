@@ -28,10 +28,22 @@ use crate::timeout::TimeoutSpec;
 pub trait PluginArgs: Parser {
     /// The flattened [`CommonArgs`].
     fn common(&self) -> &CommonArgs;
+
+    /// A service name chosen by the options (check_procs prints `RSS` or
+    /// `CPU` in metric mode); `None` keeps the plugin's default.
+    fn service(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 static FINISHED: AtomicBool = AtomicBool::new(false);
 static FORMAT: OnceLock<OutputFormat> = OnceLock::new();
+static SERVICE: OnceLock<&'static str> = OnceLock::new();
+
+/// The service name once the options chose it, else the plugin's default.
+fn service_or(default: &'static str) -> &'static str {
+    SERVICE.get().copied().unwrap_or(default)
+}
 
 fn format() -> OutputFormat {
     FORMAT.get().copied().unwrap_or_default()
@@ -74,7 +86,7 @@ fn install_panic_hook(service: &'static str) {
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
         exit_with(
-            service,
+            service_or(service),
             State::Unknown,
             &format!("internal error: {what}{place}"),
         )
@@ -194,12 +206,20 @@ where
         Ok(argv) => argv,
         Err(e) => exit_with(service, State::Unknown, &e.to_string()),
     };
-    let args = match A::try_parse_from(argv) {
+    // A later single-value option replaces an earlier one, so the command
+    // line overrides what --extra-opts put first.
+    let parsed = A::command()
+        .args_override_self(true)
+        .try_get_matches_from(argv)
+        .and_then(|matches| A::from_arg_matches(&matches));
+    let args = match parsed {
         Ok(args) => args,
         Err(e) => usage_error(service, e),
     };
     let common = args.common().clone();
     let _ = FORMAT.set(common.output_format);
+    let service = args.service().unwrap_or(service);
+    let _ = SERVICE.set(service);
     start_supervisor(service, common.timeout, signals);
 
     match check(args) {

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Times each rsplugins binary against its C monitoring-plugins counterpart on
+# the same work, in one run, and prints median wall time, the ratio ours/C and
+# max RSS. Speed targets live here, not in tests (shared machines are noisy).
+#
+#   bench/compare.sh            # all cases
+#   bench/compare.sh load proc  # cases whose name starts with these words
+#
+# Needs root for apt-get the first time (Debian's monitoring-plugins, hyperfine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+C=/usr/lib/nagios/plugins
+if [ ! -x "$C/check_load" ] || [ ! -x "$C/check_disk" ] || ! command -v hyperfine >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    monitoring-plugins-basic monitoring-plugins-standard hyperfine time >/dev/null
+fi
+
+cargo build --profile dist --workspace --bins -q
+R=target/dist
+OUT=bench/results
+mkdir -p "$OUT"
+
+# Synthetic /proc with 10,000 processes for the check_proc_rs scaling case.
+FIX=$OUT/proc10k
+if [ -x plugins/check_proc_rs/bench/make_fixture.sh ] && [ ! -f "$FIX/uptime" ]; then
+  plugins/check_proc_rs/bench/make_fixture.sh "$FIX" 10000 >/dev/null
+fi
+
+# name | C command (empty: no C counterpart) | our command
+CASES=$(cat <<CASES
+load|$C/check_load -w 5,4,3 -c 10,8,6|$R/check_load_rs -w 5,4,3 -c 10,8,6
+load-percpu|$C/check_load -r -w 1,1,1 -c 2,2,2|$R/check_load_rs -r -w 1,1,1 -c 2,2,2
+proc|$C/check_procs -w 250 -c 400|$R/check_proc_rs -w 250 -c 400
+proc-command|$C/check_procs -C sshd -c 0:|$R/check_proc_rs -C sshd -c 0:
+proc-args|$C/check_procs -a sleep -c 0:|$R/check_proc_rs -a sleep -c 0:
+proc-10k-fixture||$R/check_proc_rs --proc-root $FIX -w 20000 -c 30000
+disk|$C/check_disk -w 20% -c 10% -p /|$R/check_disk_rs -w 20% -c 10% -p /
+disk-all|$C/check_disk -w 20% -c 10%|$R/check_disk_rs -w 20% -c 10%
+swap|$C/check_swap -n ok -w 50% -c 25%|$R/check_swap_rs -n ok -w 50% -c 25%
+mem||$R/check_mem_rs -w 10% -c 5%
+CASES
+)
+
+wanted() {
+  [ $# -eq 0 ] && return 0
+  local name=$1; shift
+  for w in "$@"; do case "$name" in "$w"*) return 0 ;; esac; done
+  return 1
+}
+
+median_ms() { # json file, command index
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]; print("%.2f" % (r["median"]*1000))' "$1" "$2"
+}
+
+max_rss_kb() { # command...
+  local max=0 rss
+  for _ in 1 2 3 4 5; do
+    rss=$( /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -n1 )
+    [ "$rss" -gt "$max" ] 2>/dev/null && max=$rss
+  done
+  echo "$max"
+}
+
+printf '%-18s %10s %10s %8s %10s %10s\n' case "C ms" "ours ms" ratio "C KB" "ours KB"
+while IFS='|' read -r name ccmd ours; do
+  [ -n "$name" ] || continue
+  wanted "$name" "$@" || continue
+  ourbin=${ours%% *}
+  [ -x "$ourbin" ] || { printf '%-18s (not built: %s)\n' "$name" "$ourbin"; continue; }
+  json=$OUT/$name.json
+  if [ -n "$ccmd" ]; then
+    hyperfine -N -i --warmup 20 --runs 300 --export-json "$json" "$ccmd" "$ours" >/dev/null 2>&1
+    cms=$(median_ms "$json" 0); oms=$(median_ms "$json" 1)
+    ratio=$(python3 -c "print('%.2f' % ($oms/$cms))")
+    # shellcheck disable=SC2086
+    crss=$(max_rss_kb $ccmd)
+  else
+    hyperfine -N -i --warmup 20 --runs 300 --export-json "$json" "$ours" >/dev/null 2>&1
+    cms=-; oms=$(median_ms "$json" 0); ratio=-; crss=-
+  fi
+  # shellcheck disable=SC2086
+  orss=$(max_rss_kb $ours)
+  printf '%-18s %10s %10s %8s %10s %10s\n' "$name" "$cms" "$oms" "$ratio" "$crss" "$orss"
+done <<< "$CASES"

@@ -1,0 +1,114 @@
+//! check_load_rs on fixtures (exact output) and on this machine's /proc.
+
+use std::fs;
+use std::path::Path;
+
+use predicates::prelude::*;
+use rsplugins_tests::plugin;
+
+fn proc_fixture(loadavg: &str, cpus: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("loadavg"), loadavg).unwrap();
+    let mut stat = String::from("cpu  1 1 1 1\n");
+    for i in 0..cpus {
+        stat.push_str(&format!("cpu{i} 1 1 1 1\n"));
+    }
+    fs::write(dir.path().join("stat"), stat).unwrap();
+    fs::write(dir.path().join("uptime"), "1000.00 1000.00\n").unwrap();
+    dir
+}
+
+fn load(root: &Path) -> assert_cmd::Command {
+    let mut cmd = plugin("check_load_rs");
+    cmd.arg(format!("--proc-root={}", root.display()));
+    cmd
+}
+
+#[test]
+fn ok_warning_critical_on_fixtures() {
+    let dir = proc_fixture("0.36 0.40 0.22 1/100 999\n", 2);
+    load(dir.path())
+        .args(["-w", "5,4,3", "-c", "10,8,6"])
+        .assert()
+        .code(0)
+        .stdout("LOAD OK - load average: 0.36, 0.40, 0.22 | load1=0.36;5;10;0 load5=0.4;4;8;0 load15=0.22;3;6;0\n");
+    load(dir.path())
+        .args(["-w", "0,0,0", "-c", "0.0001,0.0001,0.0001"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::starts_with(
+            "LOAD CRITICAL - load average: 0.36, 0.40, 0.22 | ",
+        ));
+    load(dir.path())
+        .args(["-w", "0.3", "-c", "1"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with("LOAD WARNING - "));
+}
+
+#[test]
+fn percpu_scales_by_cpu_count() {
+    let dir = proc_fixture("4.00 2.00 1.00 1/100 999\n", 4);
+    load(dir.path())
+        .args(["-r", "-w", "1,1,1", "-c", "2,2,2"])
+        .assert()
+        .code(0)
+        .stdout("LOAD OK - scaled load average: 1.00, 0.50, 0.25 - load average: 4.00, 2.00, 1.00 (4 CPUs) | load1=4;;;0 scaled_load1=1;1;2;0 load5=2;;;0 scaled_load5=0.5;1;2;0 load15=1;;;0 scaled_load15=0.25;1;2;0\n");
+}
+
+#[test]
+fn unreadable_proc_is_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    load(dir.path())
+        .assert()
+        .code(3)
+        .stdout(predicate::str::starts_with("LOAD UNKNOWN - cannot read "));
+    fs::write(dir.path().join("loadavg"), "garbage\n").unwrap();
+    load(dir.path())
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("unexpected format"));
+}
+
+#[test]
+fn bad_options_exit_3() {
+    for args in [
+        vec!["-w", "1,2,3,4"],
+        vec!["-w", "abc"],
+        vec!["-w", "10", "-c", "5"],
+        vec!["-w", "2:1"],
+        vec!["--nonsense"],
+        vec!["-t", "0"],
+    ] {
+        plugin("check_load_rs")
+            .args(&args)
+            .assert()
+            .code(3)
+            .stdout(predicate::str::starts_with("LOAD UNKNOWN - "));
+    }
+    plugin("check_load_rs").arg("--help").assert().code(3);
+    plugin("check_load_rs").arg("--version").assert().code(3);
+}
+
+#[test]
+fn real_proc_gives_ok_and_three_perfdata() {
+    plugin("check_load_rs")
+        .args(["-w", "1000", "-c", "2000"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_match(r"^LOAD OK - load average: [0-9.]+, [0-9.]+, [0-9.]+ \| load1=[0-9.]+;1000;2000;0 load5=[0-9.]+;1000;2000;0 load15=[0-9.]+;1000;2000;0\n$").unwrap());
+}
+
+#[test]
+fn top_processes_on_real_proc_never_list_the_plugin_itself() {
+    let out = plugin("check_load_rs")
+        .args(["-n", "500"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("processes by CPU:"));
+    assert!(!text.lines().skip(3).any(|l| l.contains("check_load_rs")));
+}

@@ -1,0 +1,209 @@
+//! The runner's conventions, proven through a fixture plugin and check_load_rs.
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+use rsplugins_tests::plugin;
+
+fn fixture() -> assert_cmd::Command {
+    plugin("fixture_plugin")
+}
+
+#[test]
+fn a_panic_is_one_unknown_line_and_exit_3() {
+    fixture()
+        .arg("--panic")
+        .assert()
+        .code(3)
+        .stdout(predicate::str::starts_with(
+            "FIXTURE UNKNOWN - internal error: fixture asked to panic",
+        ))
+        .stdout(predicate::function(|s: &str| s.lines().count() == 1))
+        .stderr("");
+}
+
+#[test]
+fn help_and_version_exit_3_on_stdout() {
+    for flag in ["--help", "-h"] {
+        fixture()
+            .arg(flag)
+            .assert()
+            .code(3)
+            .stdout(predicate::str::contains("Usage: fixture_plugin"))
+            .stderr("");
+    }
+    for flag in ["--version", "-V"] {
+        fixture()
+            .arg(flag)
+            .assert()
+            .code(3)
+            .stdout("fixture_plugin 0.1.0\n");
+    }
+}
+
+#[test]
+fn unknown_option_and_bad_value_exit_3_with_a_reason() {
+    fixture()
+        .arg("--no-such-option")
+        .assert()
+        .code(3)
+        .stdout(predicate::str::starts_with(
+        "FIXTURE UNKNOWN - invalid command line: unexpected argument '--no-such-option' found\n",
+    ));
+    fixture()
+        .args(["-t", "abc"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(
+            "FIXTURE UNKNOWN - invalid command line",
+        ))
+        .stdout(predicate::str::contains("timeout 'abc'"));
+}
+
+#[test]
+fn timeout_ends_the_plugin_in_the_default_critical_state() {
+    let start = Instant::now();
+    fixture()
+        .args(["--sleep", "30", "-t", "1"])
+        .assert()
+        .code(2)
+        .stdout("FIXTURE CRITICAL - Plugin timed out after 1 seconds\n");
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn timeout_state_can_be_chosen() {
+    fixture()
+        .args(["--sleep", "30", "-t", "1:UNKNOWN"])
+        .assert()
+        .code(3)
+        .stdout("FIXTURE UNKNOWN - Plugin timed out after 1 seconds\n");
+    fixture()
+        .args(["--sleep", "30", "-t", "0.5:warning"])
+        .assert()
+        .code(1)
+        .stdout("FIXTURE WARNING - Plugin timed out after 0.5 seconds\n");
+}
+
+#[test]
+fn timeout_output_follows_the_output_format() {
+    let out = fixture()
+        .args(["--sleep", "30", "-t", "0.5", "--output-format", "json"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["state"], "CRITICAL");
+    assert_eq!(v["summary"], "Plugin timed out after 0.5 seconds");
+}
+
+#[test]
+fn sigterm_ends_the_plugin_unknown() {
+    let bin = assert_cmd::cargo::cargo_bin("fixture_plugin");
+    let child = std::process::Command::new(bin)
+        .args(["--sleep", "30", "-t", "20"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "FIXTURE UNKNOWN - Plugin received SIGTERM, ending\n"
+    );
+}
+
+#[test]
+fn errors_keep_their_state() {
+    fixture()
+        .args(["--fail", "critical"])
+        .assert()
+        .code(2)
+        .stdout("FIXTURE CRITICAL - fixture failure\n");
+    fixture()
+        .args(["--fail", "3"])
+        .assert()
+        .code(3)
+        .stdout("FIXTURE UNKNOWN - fixture failure\n");
+}
+
+#[test]
+fn secrets_never_reach_the_output() {
+    fixture()
+        .args(["--secret", "Pl41nT3xt"])
+        .assert()
+        .code(0)
+        .stdout("FIXTURE OK - logged in with ********\npassword was ********\n");
+
+    fixture()
+        .args(["--secret", "env:RSPLUGINS_FIXTURE_PW"])
+        .env("RSPLUGINS_FIXTURE_PW", "fr0m-env")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("fr0m-env").not())
+        .stdout(predicate::str::contains("logged in with ********"));
+
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    writeln!(file, "fr0m-file").unwrap();
+    fixture()
+        .arg(format!("--secret=file:{}", file.path().display()))
+        .args(["--output-format", "json"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("fr0m-file").not())
+        .stdout(predicate::str::contains(
+            "\"summary\":\"logged in with ********\"",
+        ));
+
+    fixture()
+        .args(["--secret", "env:RSPLUGINS_FIXTURE_UNSET"])
+        .env_remove("RSPLUGINS_FIXTURE_UNSET")
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(
+            "environment variable RSPLUGINS_FIXTURE_UNSET is not set",
+        ));
+}
+
+#[test]
+fn extra_opts_come_from_an_ini_file() {
+    let mut ini = tempfile::NamedTempFile::new().unwrap();
+    write!(
+        ini,
+        "[fixture_plugin]\nfail=warning\n\n[slow]\nsleep=30\ntimeout=0.5:unknown\n"
+    )
+    .unwrap();
+    fixture()
+        .arg(format!("--extra-opts=@{}", ini.path().display()))
+        .assert()
+        .code(1)
+        .stdout("FIXTURE WARNING - fixture failure\n");
+    fixture()
+        .arg(format!("--extra-opts=slow@{}", ini.path().display()))
+        .assert()
+        .code(3)
+        .stdout("FIXTURE UNKNOWN - Plugin timed out after 0.5 seconds\n");
+    // Command-line options come after the ini's and win.
+    fixture()
+        .arg(format!("--extra-opts=slow@{}", ini.path().display()))
+        .args(["-t", "0.5:critical"])
+        .assert()
+        .code(2);
+    fixture()
+        .arg("--extra-opts=nosuch@/nonexistent/plugins.ini")
+        .assert()
+        .code(3)
+        .stdout(predicate::str::starts_with(
+            "FIXTURE UNKNOWN - --extra-opts: cannot read /nonexistent/plugins.ini",
+        ));
+}
