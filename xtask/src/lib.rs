@@ -9,7 +9,11 @@ use clap::Command;
 
 /// Every plugin's clap definition, in suite order.
 pub fn commands() -> Vec<Command> {
-    vec![check_load_rs::command()]
+    vec![
+        check_load_rs::command(),
+        check_mem_rs::command(),
+        check_swap_rs::command(),
+    ]
 }
 
 /// The workspace root.

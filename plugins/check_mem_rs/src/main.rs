@@ -1,0 +1,3 @@
+fn main() {
+    check_mem_rs::main()
+}

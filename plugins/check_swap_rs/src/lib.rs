@@ -1,0 +1,279 @@
+//! check_swap_rs: free swap space, compatible with C check_swap.
+
+use clap::{ArgAction, CommandFactory, Parser};
+use rsplugins::bytes::{human, used_level, FreeLimit};
+use rsplugins::number::format_fixed;
+use rsplugins::options::{CommonArgs, ProcRootArgs};
+use rsplugins::procfs::ProcFs;
+use rsplugins::range::Range;
+use rsplugins::runner::{self, PluginArgs};
+use rsplugins::{CheckError, CheckResult, Perfdata, State, Uom};
+
+/// Service name on the first output line.
+pub const SERVICE: &str = "SWAP";
+
+/// Check free swap space.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "check_swap_rs",
+    version,
+    about = "Check free swap space (drop-in for check_swap)",
+    after_help = "Limits are free swap that must remain: a percent of the total (20%) or a size \
+                  (bytes, or with a unit: 512M, 2G). -w and -c may each be given more than once \
+                  (e.g. a percent and a size); every limit is checked."
+)]
+pub struct Args {
+    /// WARNING when free swap falls below this (percent or size; repeatable)
+    #[arg(short = 'w', long = "warning", value_name = "FREE", action = ArgAction::Append)]
+    pub warning: Vec<FreeLimit>,
+
+    /// CRITICAL when free swap falls below this (percent or size; repeatable)
+    #[arg(short = 'c', long = "critical", value_name = "FREE", action = ArgAction::Append)]
+    pub critical: Vec<FreeLimit>,
+
+    /// Check every swap device on its own (from /proc/swaps)
+    #[arg(short = 'a', long = "allswaps")]
+    pub allswaps: bool,
+
+    /// State when there is no swap at all
+    #[arg(
+        short = 'n',
+        long = "no-swap",
+        value_name = "STATE",
+        default_value = "critical"
+    )]
+    pub no_swap: State,
+
+    #[command(flatten)]
+    pub proc: ProcRootArgs,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+impl PluginArgs for Args {
+    fn common(&self) -> &CommonArgs {
+        &self.common
+    }
+}
+
+/// One swap area (or the sum of all), in bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwapArea {
+    /// Device name, or empty for the total.
+    pub name: String,
+    /// Size.
+    pub total: u64,
+    /// Free bytes.
+    pub free: u64,
+}
+
+/// The clap definition (for man pages and generated command definitions).
+pub fn command() -> clap::Command {
+    Args::command()
+}
+
+/// Entry point of the binary.
+pub fn main() -> ! {
+    runner::run::<Args, _>(SERVICE, check)
+}
+
+/// Acquires and evaluates.
+pub fn check(args: Args) -> Result<CheckResult, CheckError> {
+    let (total, devices) = acquire(&args.proc.procfs(), args.allswaps)?;
+    Ok(evaluate(&args, &total, &devices))
+}
+
+/// The totals from /proc/meminfo and, with `-a`, each device from /proc/swaps.
+pub fn acquire(proc: &ProcFs, per_device: bool) -> Result<(SwapArea, Vec<SwapArea>), CheckError> {
+    let info = proc.meminfo()?;
+    let total = SwapArea {
+        name: String::new(),
+        total: info.get("SwapTotal").copied().unwrap_or(0),
+        free: info.get("SwapFree").copied().unwrap_or(0),
+    };
+    let devices = if per_device {
+        proc.swaps()?
+            .into_iter()
+            .map(|d| SwapArea {
+                name: d.name,
+                total: d.size,
+                free: d.size.saturating_sub(d.used),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok((total, devices))
+}
+
+fn area_state(args: &Args, area: &SwapArea) -> State {
+    if args
+        .critical
+        .iter()
+        .any(|l| l.breached(area.free, area.total))
+    {
+        State::Critical
+    } else if args
+        .warning
+        .iter()
+        .any(|l| l.breached(area.free, area.total))
+    {
+        State::Warning
+    } else {
+        State::Ok
+    }
+}
+
+fn describe(area: &SwapArea) -> String {
+    let percent = if area.total > 0 {
+        area.free as f64 / area.total as f64 * 100.0
+    } else {
+        0.0
+    };
+    format!(
+        "{}% free ({} out of {})",
+        format_fixed(percent, 0),
+        human(area.free),
+        human(area.total)
+    )
+}
+
+fn perfdata(args: &Args, label: &str, area: &SwapArea) -> [Perfdata; 2] {
+    let level =
+        |limits: &[FreeLimit]| used_level(limits, area.total).map(|u| Range::upto(u as f64));
+    let mut used = Perfdata::new(
+        format!("{label}_used"),
+        area.total.saturating_sub(area.free) as f64,
+        Uom::Bytes,
+    )
+    .min(0.0)
+    .max(area.total as f64);
+    used.warning = level(&args.warning);
+    used.critical = level(&args.critical);
+    // `swap` (free bytes) keeps the C plugin's graph label.
+    let free = Perfdata::new(label, area.free as f64, Uom::Bytes)
+        .min(0.0)
+        .max(area.total as f64);
+    [free, used]
+}
+
+/// Turns the figures into a result (pure).
+pub fn evaluate(args: &Args, total: &SwapArea, devices: &[SwapArea]) -> CheckResult {
+    if total.total == 0 {
+        let mut result = CheckResult::with_state(
+            args.no_swap,
+            "no swap: swap is either disabled, not present, or of zero size",
+        );
+        result.perf(Perfdata::new("swap", 0.0, Uom::Bytes).min(0.0).max(0.0));
+        return result;
+    }
+    let mut result = CheckResult::new(describe(total));
+    let [free, used] = perfdata(args, "swap", total);
+    result.perf(free);
+    result.perf(used);
+    if args.allswaps {
+        // Each device is judged on its own; the total is only reported.
+        for device in devices {
+            let mut sub = CheckResult::with_state(
+                area_state(args, device),
+                format!("{} {}", device.name, describe(device)),
+            );
+            let [free, used] = perfdata(args, &format!("swap {}", device.name), device);
+            sub.perf(free);
+            sub.perf(used);
+            result.subcheck(sub);
+        }
+        if devices.is_empty() {
+            result.set_state(area_state(args, total));
+        }
+    } else {
+        result.set_state(area_state(args, total));
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsplugins::output::render_text;
+
+    const MIB: u64 = 1 << 20;
+
+    fn args(list: &[&str]) -> Args {
+        let mut argv = vec!["check_swap_rs"];
+        argv.extend_from_slice(list);
+        Args::try_parse_from(argv).unwrap()
+    }
+
+    fn area(name: &str, total: u64, free: u64) -> SwapArea {
+        SwapArea {
+            name: name.into(),
+            total,
+            free,
+        }
+    }
+
+    #[test]
+    fn no_swap_is_critical_unless_told() {
+        let none = area("", 0, 0);
+        let r = evaluate(&args(&["-w", "50%", "-c", "25%"]), &none, &[]);
+        assert_eq!(r.state(), State::Critical);
+        assert_eq!(
+            render_text(SERVICE, &r),
+            "SWAP CRITICAL - no swap: swap is either disabled, not present, or of zero size | swap=0B;;;0;0\n"
+        );
+        let r = evaluate(&args(&["-n", "ok", "-w", "50%"]), &none, &[]);
+        assert_eq!(r.state(), State::Ok);
+    }
+
+    #[test]
+    fn percent_and_size_limits_all_count() {
+        let a = args(&["-w", "50%", "-w", "600M", "-c", "10%"]);
+        assert_eq!(
+            evaluate(&a, &area("", 1000 * MIB, 700 * MIB), &[]).state(),
+            State::Ok
+        );
+        // 55% free passes the percent but not the size limit.
+        assert_eq!(
+            evaluate(&a, &area("", 1000 * MIB, 550 * MIB), &[]).state(),
+            State::Warning
+        );
+        assert_eq!(
+            evaluate(&a, &area("", 1000 * MIB, 50 * MIB), &[]).state(),
+            State::Critical
+        );
+    }
+
+    #[test]
+    fn output_form() {
+        let a = args(&["-w", "50%", "-c", "25%"]);
+        let r = evaluate(&a, &area("", 1024 * MIB, 768 * MIB), &[]);
+        assert_eq!(
+            render_text(SERVICE, &r),
+            "SWAP OK - 75% free (768.0 MiB out of 1.0 GiB) | swap=805306368B;;;0;1073741824 swap_used=268435456B;536870912;805306368;0;1073741824\n"
+        );
+    }
+
+    #[test]
+    fn allswaps_judges_each_device() {
+        let a = args(&["-a", "-w", "50%", "-c", "25%"]);
+        let devices = [
+            area("/dev/sda2", 1000 * MIB, 900 * MIB),
+            area("/swapfile", 1000 * MIB, 200 * MIB),
+        ];
+        let total = area("", 2000 * MIB, 1100 * MIB);
+        let r = evaluate(&a, &total, &devices);
+        assert_eq!(r.state(), State::Critical);
+        let text = render_text(SERVICE, &r);
+        assert!(text.contains("\\_ [OK] /dev/sda2 90% free"), "{text}");
+        assert!(text.contains("\\_ [CRITICAL] /swapfile 20% free"), "{text}");
+        assert!(text.contains("'swap /swapfile'=209715200B"), "{text}");
+    }
+
+    #[test]
+    fn bad_options() {
+        assert!(Args::try_parse_from(["x", "-n", "maybe"]).is_err());
+        assert!(Args::try_parse_from(["x", "-w", "150%"]).is_err());
+    }
+}

@@ -1,0 +1,3 @@
+fn main() {
+    check_swap_rs::main()
+}
