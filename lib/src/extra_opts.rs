@@ -69,6 +69,12 @@ impl fmt::Display for ExtraOptsError {
 
 impl std::error::Error for ExtraOptsError {}
 
+/// Plugins whose C counterpart is not simply their name without `_rs`.
+const C_NAMES: &[(&str, &str)] = &[
+    ("check_proc_rs", "check_procs"),
+    ("check_pop3_rs", "check_pop"),
+];
+
 /// Expands every `--extra-opts[=...]` in `args` (program name first).
 ///
 /// `plugin` is the binary's name; when its section is missing, the C plugin's
@@ -118,7 +124,12 @@ fn read_spec(spec: &str, plugin: &str) -> Result<Vec<String>, ExtraOptsError> {
     })?;
     let candidates: Vec<String> = if section.is_empty() {
         let mut names = vec![plugin.to_string()];
-        if let Some(c_name) = plugin.strip_suffix("_rs") {
+        let c_name = C_NAMES
+            .iter()
+            .find(|(ours, _)| *ours == plugin)
+            .map(|(_, c)| *c)
+            .or_else(|| plugin.strip_suffix("_rs"));
+        if let Some(c_name) = c_name {
             names.push(c_name.to_string());
         }
         names
@@ -250,6 +261,14 @@ mod tests {
         let spec = format!("--extra-opts=@{}", f.path().display());
         let out = expand(args(&["check_load_rs", &spec]), "check_load_rs").unwrap();
         assert_eq!(out[1], "--warning=5,4,3");
+    }
+
+    #[test]
+    fn c_names_that_differ() {
+        let f = ini("[check_procs]\nwarning=5\n");
+        let spec = format!("--extra-opts=@{}", f.path().display());
+        let out = expand(args(&["check_proc_rs", &spec]), "check_proc_rs").unwrap();
+        assert_eq!(out[1], "--warning=5");
     }
 
     #[test]

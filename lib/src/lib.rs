@@ -7,6 +7,8 @@
 pub mod bytes;
 pub mod error;
 pub mod extra_opts;
+#[cfg(feature = "net")]
+pub mod net;
 pub mod number;
 pub mod options;
 pub mod output;
@@ -19,6 +21,8 @@ pub mod secret;
 pub mod state;
 pub mod thresholds;
 pub mod timeout;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use error::CheckError;
 pub use perfdata::{Perfdata, Uom};

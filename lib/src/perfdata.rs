@@ -86,6 +86,12 @@ impl Perfdata {
         }
     }
 
+    /// A duration in seconds, to the microsecond (`time=0.000104s`).
+    pub fn seconds(label: impl Into<String>, duration: std::time::Duration) -> Perfdata {
+        let micros = duration.as_micros() as f64;
+        Perfdata::new(label, micros / 1e6, Uom::Seconds).min(0.0)
+    }
+
     /// A point whose value could not be measured (`U`).
     pub fn unknown(label: impl Into<String>, uom: Uom) -> Perfdata {
         Perfdata {
@@ -194,6 +200,12 @@ mod tests {
     fn tiny_times_are_not_scientific() {
         let p = Perfdata::new("time", 0.000004, Uom::Seconds);
         assert_eq!(p.to_string(), "time=0.000004s");
+    }
+
+    #[test]
+    fn durations_in_seconds() {
+        let p = Perfdata::seconds("time", std::time::Duration::from_nanos(104_400));
+        assert_eq!(p.to_string(), "time=0.000104s;;;0");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub fn commands() -> Vec<Command> {
     vec![
         check_load_rs::command(),
         check_mem_rs::command(),
+        check_proc_rs::command(),
         check_swap_rs::command(),
     ]
 }

@@ -1,0 +1,108 @@
+//! What can go wrong on the wire, each with a message an administrator reads.
+
+use std::fmt;
+use std::io;
+
+use crate::error::CheckError;
+use crate::number::format_number;
+use crate::state::State;
+use crate::timeout::TimeoutSpec;
+
+/// A network failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetError {
+    /// The name did not resolve.
+    Resolve { host: String, reason: String },
+    /// The name resolved, but to no address of the requested family.
+    NoAddress { host: String, family: &'static str },
+    /// The port refused the connection (nothing listens).
+    Refused { target: String },
+    /// No route to the host or network.
+    Unreachable { target: String, reason: String },
+    /// Any other connect failure.
+    Connect { target: String, reason: String },
+    /// The deadline passed; `during` says what was awaited.
+    Timeout { during: String, seconds: String },
+    /// The peer closed the connection; `partial` holds unterminated data.
+    Closed { partial: String },
+    /// A line grew beyond the limit without a line end.
+    LineTooLong { limit: usize },
+    /// The peer sent more than the total limit.
+    TooMuchData { limit: usize },
+    /// The peer sent something that is not the protocol.
+    Garbage { what: String },
+    /// Data followed a TLS upgrade reply before the handshake (an injection attempt).
+    DataBeforeTls,
+    /// TLS could not be established or failed.
+    Tls { reason: String },
+    /// Another I/O error.
+    Io { reason: String },
+}
+
+impl fmt::Display for NetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetError::Resolve { host, reason } => write!(f, "cannot resolve {host}: {reason}"),
+            NetError::NoAddress { host, family } => write!(f, "{host} has no {family} address"),
+            NetError::Refused { target } => write!(f, "connect to {target}: Connection refused"),
+            NetError::Unreachable { target, reason } => write!(f, "connect to {target}: {reason}"),
+            NetError::Connect { target, reason } => write!(f, "connect to {target}: {reason}"),
+            NetError::Timeout { during, seconds } => {
+                write!(f, "timed out after {seconds} seconds {during}")
+            }
+            NetError::Closed { partial } if partial.is_empty() => {
+                f.write_str("connection closed by the server")
+            }
+            NetError::Closed { partial } => {
+                write!(f, "connection closed by the server after '{partial}'")
+            }
+            NetError::LineTooLong { limit } => {
+                write!(f, "server sent a line longer than {limit} bytes")
+            }
+            NetError::TooMuchData { limit } => write!(f, "server sent more than {limit} bytes"),
+            NetError::Garbage { what } => write!(f, "invalid response from server: {what}"),
+            NetError::DataBeforeTls => {
+                f.write_str("server sent data before the TLS handshake (possible injection)")
+            }
+            NetError::Tls { reason } => write!(f, "TLS failed: {reason}"),
+            NetError::Io { reason } => f.write_str(reason),
+        }
+    }
+}
+
+impl std::error::Error for NetError {}
+
+impl NetError {
+    /// A time-out error for `during` ("waiting for the greeting").
+    pub fn timeout(during: impl Into<String>, budget: std::time::Duration) -> NetError {
+        NetError::Timeout {
+            during: during.into(),
+            seconds: format_number(budget.as_secs_f64()),
+        }
+    }
+
+    /// From an I/O error seen while reading or writing.
+    pub fn io(e: &io::Error) -> NetError {
+        match e.kind() {
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted => NetError::Closed {
+                partial: String::new(),
+            },
+            _ => NetError::Io {
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    /// The check error for this failure: time-outs take the `-t` state,
+    /// everything else is CRITICAL (the service watched is what failed).
+    pub fn into_check_error(self, timeout: &TimeoutSpec) -> CheckError {
+        let state = match self {
+            NetError::Timeout { .. } => timeout.state,
+            _ => State::Critical,
+        };
+        CheckError::new(state, self.to_string())
+    }
+}

@@ -1,0 +1,18 @@
+//! The network core: connect within the time budget, speak line protocols
+//! with bounded reads, and (with the `tls` feature) upgrade to TLS.
+//!
+//! Protocol code is written against any `AsyncRead + AsyncWrite` stream, so
+//! it is tested on scripted streams and reused unchanged over TLS.
+
+pub mod connect;
+pub mod deadline;
+pub mod error;
+pub mod lines;
+pub mod runtime;
+pub mod stream;
+
+pub use connect::{connect, AddressFamily, Connected};
+pub use deadline::Deadline;
+pub use error::NetError;
+pub use lines::{printable, Limits, LineStream, Reply};
+pub use stream::Stream;

@@ -1,0 +1,84 @@
+//! TLS options shared by every plugin that speaks TLS.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::cert::CertDays;
+use super::TlsOptions;
+use crate::error::CheckError;
+
+/// `-D`, `--verify`, `--insecure`, `--ca-file`, `--sni`. (How TLS is started,
+/// `-S` or `--starttls`, differs per protocol and stays with each plugin.)
+#[derive(Args, Debug, Clone, Default)]
+pub struct TlsArgs {
+    /// Minimum days the server certificate must still be valid: WARNING below
+    /// WARN, CRITICAL below CRIT (default 0); the rest of the check still runs
+    #[arg(short = 'D', long = "certificate", value_name = "WARN[,CRIT]")]
+    pub certificate: Option<CertDays>,
+
+    /// Verify the server certificate (chain and name) against the system's
+    /// trusted CAs or --ca-file
+    #[arg(long = "verify")]
+    pub verify: bool,
+
+    /// Do not verify the certificate even when sending credentials
+    #[arg(long = "insecure", conflicts_with = "verify")]
+    pub insecure: bool,
+
+    /// Trust the CA certificates in this PEM file (implies --verify)
+    #[arg(long = "ca-file", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Server name to send in the TLS handshake (SNI) and to verify
+    #[arg(long = "sni", value_name = "NAME")]
+    pub sni: Option<String>,
+}
+
+impl TlsArgs {
+    /// The options for a connection; `credentials` says whether a password
+    /// will cross it (then verification is on unless `--insecure`).
+    pub fn options(&self, credentials: bool) -> TlsOptions {
+        TlsOptions {
+            verify: self.verify || self.ca_file.is_some() || (credentials && !self.insecure),
+            ca_file: self.ca_file.clone(),
+            sni: self.sni.clone(),
+        }
+    }
+}
+
+/// Refuses to send a password in clear text unless the user allowed it.
+pub fn require_tls_for_credentials(tls: bool, allow_plaintext: bool) -> Result<(), CheckError> {
+    if tls || allow_plaintext {
+        Ok(())
+    } else {
+        Err(CheckError::unknown(
+            "refusing to send a password without TLS (use TLS, or --allow-plaintext)",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_rules() {
+        let plain = TlsArgs::default();
+        assert!(!plain.options(false).verify);
+        assert!(plain.options(true).verify);
+        let insecure = TlsArgs {
+            insecure: true,
+            ..TlsArgs::default()
+        };
+        assert!(!insecure.options(true).verify);
+        let ca = TlsArgs {
+            ca_file: Some("/x".into()),
+            ..TlsArgs::default()
+        };
+        assert!(ca.options(false).verify);
+        assert!(require_tls_for_credentials(false, false).is_err());
+        assert!(require_tls_for_credentials(false, true).is_ok());
+        assert!(require_tls_for_credentials(true, false).is_ok());
+    }
+}

@@ -1,0 +1,3 @@
+fn main() {
+    check_proc_rs::main()
+}
