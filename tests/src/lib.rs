@@ -25,3 +25,21 @@ pub fn plugin(name: &str) -> Command {
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
+
+pub mod peer;
+pub mod pki;
+
+/// Whether the real-server testbed (tests/testbed/setup.sh) is up. In CI a
+/// missing testbed is a failure, never a silent skip; elsewhere tests that
+/// need it are skipped with a note.
+pub fn testbed() -> bool {
+    let up = std::path::Path::new("/etc/rsplugins-testbed.env").exists();
+    if !up {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI=true but the testbed is not set up (tests/testbed/setup.sh did not run)"
+        );
+        eprintln!("testbed not set up: skipping (run tests/testbed/setup.sh as root)");
+    }
+    up
+}

@@ -14,6 +14,7 @@ pub fn commands() -> Vec<Command> {
         check_mem_rs::command(),
         check_proc_rs::command(),
         check_swap_rs::command(),
+        check_tcp_rs::command(),
     ]
 }
 

@@ -1,0 +1,3 @@
+fn main() {
+    check_tcp_rs::main()
+}
