@@ -7,6 +7,7 @@ use clap::Args;
 use super::cert::CertDays;
 use super::TlsOptions;
 use crate::error::CheckError;
+use crate::secret::Secret;
 
 /// `-D`, `--verify`, `--insecure`, `--ca-file`, `--sni`. (How TLS is started,
 /// `-S` or `--starttls`, differs per protocol and stays with each plugin.)
@@ -45,6 +46,28 @@ impl TlsArgs {
             sni: self.sni.clone(),
         }
     }
+}
+
+/// `-U/--user`, `-P/--password` and `--allow-plaintext` of the mail and file
+/// protocol plugins (POP3, IMAP, FTP).
+#[derive(Args, Debug, Clone, Default)]
+pub struct LoginArgs {
+    /// Log in as this user
+    #[arg(short = 'U', long = "user", value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Password for --user: the text, env:VARIABLE or file:PATH (never shown in any output)
+    #[arg(
+        short = 'P',
+        long = "password",
+        value_name = "PASSWORD",
+        requires = "user"
+    )]
+    pub password: Option<Secret>,
+
+    /// Allow sending the password without TLS
+    #[arg(long = "allow-plaintext")]
+    pub allow_plaintext: bool,
 }
 
 /// Refuses to send a password in clear text unless the user allowed it.

@@ -24,7 +24,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-pub use args::TlsArgs;
+pub use args::{require_tls_for_credentials, LoginArgs, TlsArgs};
 pub use cert::{CertDays, CertFacts};
 pub use session::{Session, TlsSummary};
 

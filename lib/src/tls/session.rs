@@ -9,6 +9,7 @@ use super::{handshake, TlsFacts, TlsOptions};
 use crate::net::{connect, AddressFamily, Deadline, Limits, LineStream, NetError, Stream};
 use crate::perfdata::Perfdata;
 use crate::result::CheckResult;
+use crate::state::State;
 use crate::thresholds::Thresholds;
 
 /// How TLS came about on a session.
@@ -133,5 +134,45 @@ impl Session {
             points.push(Perfdata::seconds("tls_time", tls.handshake_time));
         }
         points
+    }
+}
+
+impl Session {
+    /// The common result of a protocol check: summary `<greeting>, STARTTLS
+    /// TLSv1.3, cert localhost 364 days left, 0.004 s`, state from the
+    /// response-time thresholds and (with `-D`) the certificate, timing
+    /// perfdata. The plugin adds its own steps as subchecks or details.
+    ///
+    /// `upgrade_name` is how the protocol calls its in-band upgrade (STARTTLS,
+    /// STLS, AUTH TLS).
+    pub fn result(
+        &self,
+        greeting: &str,
+        upgrade_name: &str,
+        elapsed: Duration,
+        thresholds: &Thresholds,
+        cert_days: Option<CertDays>,
+    ) -> CheckResult {
+        let mut parts = vec![greeting.to_string()];
+        if let Some(tls) = self.tls_text(upgrade_name) {
+            parts.push(tls);
+        }
+        let mut state = thresholds.evaluate(elapsed.as_secs_f64());
+        let mut details = Vec::new();
+        if let Some(cert) = self.certificate_check(cert_days) {
+            // Without -D an expiring certificate is only mentioned; an expired one counts.
+            if cert_days.is_some() || cert.state() == State::Critical {
+                state = state.worst(cert.state());
+            }
+            parts.push(cert.summary.clone());
+            details.extend(cert.details);
+        }
+        parts.push(format!("{:.3} s", elapsed.as_secs_f64()));
+        let mut result = CheckResult::with_state(state, parts.join(", "));
+        result.details = details;
+        for p in self.timing_perfdata(elapsed, thresholds) {
+            result.perf(p);
+        }
+        result
     }
 }
