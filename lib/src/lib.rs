@@ -5,6 +5,7 @@
 //! codes, timeouts, signals, secrets, `--extra-opts`) lives here, once.
 
 pub mod bytes;
+pub mod clock;
 pub mod error;
 pub mod extra_opts;
 #[cfg(feature = "net")]

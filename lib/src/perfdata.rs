@@ -107,6 +107,14 @@ impl Perfdata {
         self
     }
 
+    /// Warning and critical as plain upper bounds (used-byte levels, say),
+    /// which every perfdata consumer parses.
+    pub fn levels(mut self, warning: Option<f64>, critical: Option<f64>) -> Perfdata {
+        self.warning = warning.map(Range::upto);
+        self.critical = critical.map(Range::upto);
+        self
+    }
+
     /// Sets the minimum.
     pub fn min(mut self, min: f64) -> Perfdata {
         self.min = Some(min);

@@ -21,6 +21,9 @@ pub enum Step {
     Recv,
     /// Read lines until one starts with this text (recording all).
     RecvUntil(String),
+    /// Read lines until one is exactly this text (recording all), e.g. the
+    /// `.` that ends SMTP DATA.
+    RecvUntilLine(String),
     /// Do nothing for a while.
     Sleep(Duration),
     /// Write these bytes one at a time, pausing between them.
@@ -183,6 +186,18 @@ fn play(mut conn: Conn, steps: &[Step], leaf: Option<&Leaf>, log: &Mutex<Vec<Str
                 match read_line(&mut conn) {
                     Some(line) => {
                         let done = line.starts_with(prefix.as_str());
+                        record(line);
+                        if done {
+                            break;
+                        }
+                    }
+                    None => return,
+                }
+            },
+            Step::RecvUntilLine(end) => loop {
+                match read_line(&mut conn) {
+                    Some(line) => {
+                        let done = line == *end;
                         record(line);
                         if done {
                             break;

@@ -49,7 +49,9 @@ fn mem_on_this_machine() {
         .args(["-w", "101%"])
         .assert()
         .code(3)
-        .stdout(predicate::str::starts_with("MEM UNKNOWN - invalid command line"));
+        .stdout(predicate::str::starts_with(
+            "MEM UNKNOWN - invalid command line",
+        ));
 }
 
 #[test]
@@ -69,7 +71,9 @@ fn swap_devices_from_fixtures() {
         .assert()
         .code(2)
         .stdout(predicate::str::contains("\\_ [OK] /dev/vda2 100% free"))
-        .stdout(predicate::str::contains("\\_ [CRITICAL] /swap file 0% free"));
+        .stdout(predicate::str::contains(
+            "\\_ [CRITICAL] /swap file 0% free",
+        ));
     plugin("check_swap_rs")
         .args([&root, "-w", "80%", "-c", "10%"])
         .assert()
@@ -84,9 +88,15 @@ fn no_swap_on_this_machine_matches_c() {
         .unwrap_or(false);
     if has_swap {
         // Fixture: the same case without depending on the host.
-        let dir = proc_with("MemTotal: 1000 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n", SWAPS_HEADER);
+        let dir = proc_with(
+            "MemTotal: 1000 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n",
+            SWAPS_HEADER,
+        );
         let root = format!("--proc-root={}", dir.path().display());
-        plugin("check_swap_rs").args([&root, "-w", "50%", "-c", "25%"]).assert().code(2);
+        plugin("check_swap_rs")
+            .args([&root, "-w", "50%", "-c", "25%"])
+            .assert()
+            .code(2);
         return;
     }
     plugin("check_swap_rs")

@@ -10,9 +10,11 @@ use clap::Command;
 /// Every plugin's clap definition, in suite order.
 pub fn commands() -> Vec<Command> {
     vec![
+        check_disk_rs::command(),
         check_load_rs::command(),
         check_mem_rs::command(),
         check_proc_rs::command(),
+        check_smtp_rs::command(),
         check_swap_rs::command(),
         check_tcp_rs::command(),
     ]
@@ -76,13 +78,19 @@ pub fn icinga2_command(cmd: &Command) -> String {
             .map(|h| icinga_escape(&h.to_string().replace('\n', " ")))
             .unwrap_or_default();
         let takes_value = arg.get_action().takes_values();
+        // Repeatable options take an array variable, one option per element.
+        let repeat = if matches!(arg.get_action(), clap::ArgAction::Append) {
+            "      repeat_key = true\n"
+        } else {
+            ""
+        };
         let key = match arg.get_short() {
             Some(s) => format!("-{s}"),
             None => format!("--{long}"),
         };
         if takes_value {
             out.push_str(&format!(
-                "    \"{key}\" = {{\n      value = \"${var}$\"\n      description = \"{help}\"\n    }}\n"
+                "    \"{key}\" = {{\n      value = \"${var}$\"\n{repeat}      description = \"{help}\"\n    }}\n"
             ));
         } else {
             out.push_str(&format!(

@@ -2,10 +2,10 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use crate::clock::{format_utc, now_epoch};
 use crate::result::CheckResult;
 use crate::state::State;
 
@@ -46,41 +46,13 @@ impl CertFacts {
 
     /// Whole days left from now.
     pub fn days_left(&self) -> i64 {
-        self.days_left_at(now())
+        self.days_left_at(now_epoch())
     }
 
     /// notAfter as `2027-11-25 12:07:32 UTC`.
     pub fn not_after_text(&self) -> String {
         format_utc(self.not_after)
     }
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// Formats epoch seconds as a UTC date and time (civil-from-days algorithm).
-pub fn format_utc(ts: i64) -> String {
-    let days = ts.div_euclid(DAY);
-    let secs = ts.rem_euclid(DAY);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
 }
 
 /// `-D WARN[,CRIT]`: minimum days a certificate must still be valid.
@@ -142,7 +114,7 @@ pub fn certificate_check(
     days: Option<CertDays>,
     now_ts: Option<i64>,
 ) -> CheckResult {
-    let left = facts.days_left_at(now_ts.unwrap_or_else(now));
+    let left = facts.days_left_at(now_ts.unwrap_or_else(now_epoch));
     let state = match days {
         Some(d) => d.evaluate(left),
         None if left < 0 => State::Critical,
@@ -187,14 +159,6 @@ pub fn describe_invalid(reason: &rustls::CertificateError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_dates() {
-        assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(format_utc(1_700_000_000), "2023-11-14 22:13:20 UTC");
-        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(format_utc(-1), "1969-12-31 23:59:59 UTC");
-    }
 
     #[test]
     fn days_option() {

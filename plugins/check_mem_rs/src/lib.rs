@@ -5,7 +5,6 @@ use rsplugins::bytes::{human, used_level, FreeLimit};
 use rsplugins::number::format_fixed;
 use rsplugins::options::{CommonArgs, ProcRootArgs};
 use rsplugins::procfs::{MemInfo, ProcFs};
-use rsplugins::range::Range;
 use rsplugins::runner::{self, PluginArgs};
 use rsplugins::{CheckError, CheckResult, Perfdata, State, Uom};
 
@@ -129,14 +128,14 @@ pub fn evaluate(args: &Args, m: &Memory) -> CheckResult {
     let level = |limit: Option<FreeLimit>| {
         limit
             .and_then(|l| used_level(&[l], m.total))
-            .map(|u| Range::upto(u as f64))
+            .map(|u| u as f64)
     };
-    let mut used_point = Perfdata::new("used", used as f64, Uom::Bytes)
-        .min(0.0)
-        .max(m.total as f64);
-    used_point.warning = level(args.warning);
-    used_point.critical = level(args.critical);
-    result.perf(used_point);
+    result.perf(
+        Perfdata::new("used", used as f64, Uom::Bytes)
+            .levels(level(args.warning), level(args.critical))
+            .min(0.0)
+            .max(m.total as f64),
+    );
     result.perf(
         Perfdata::new("available", m.available as f64, Uom::Bytes)
             .min(0.0)

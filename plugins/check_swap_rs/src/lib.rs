@@ -5,7 +5,6 @@ use rsplugins::bytes::{human, used_level, FreeLimit};
 use rsplugins::number::format_fixed;
 use rsplugins::options::{CommonArgs, ProcRootArgs};
 use rsplugins::procfs::ProcFs;
-use rsplugins::range::Range;
 use rsplugins::runner::{self, PluginArgs};
 use rsplugins::{CheckError, CheckResult, Perfdata, State, Uom};
 
@@ -140,17 +139,15 @@ fn describe(area: &SwapArea) -> String {
 }
 
 fn perfdata(args: &Args, label: &str, area: &SwapArea) -> [Perfdata; 2] {
-    let level =
-        |limits: &[FreeLimit]| used_level(limits, area.total).map(|u| Range::upto(u as f64));
-    let mut used = Perfdata::new(
+    let level = |limits: &[FreeLimit]| used_level(limits, area.total).map(|u| u as f64);
+    let used = Perfdata::new(
         format!("{label}_used"),
         area.total.saturating_sub(area.free) as f64,
         Uom::Bytes,
     )
+    .levels(level(&args.warning), level(&args.critical))
     .min(0.0)
     .max(area.total as f64);
-    used.warning = level(&args.warning);
-    used.critical = level(&args.critical);
     // `swap` (free bytes) keeps the C plugin's graph label.
     let free = Perfdata::new(label, area.free as f64, Uom::Bytes)
         .min(0.0)

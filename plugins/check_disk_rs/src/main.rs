@@ -1,0 +1,3 @@
+fn main() {
+    check_disk_rs::main()
+}

@@ -1,0 +1,3 @@
+fn main() {
+    check_smtp_rs::main()
+}

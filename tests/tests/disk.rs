@@ -1,0 +1,301 @@
+//! check_disk_rs on this machine's file systems and on fixture mount tables.
+//!
+//! A mount that hangs cannot be made here (no FUSE, no NFS server): the
+//! "not responding" path is proven by the plugin's unit tests, which inject
+//! a statvfs that blocks.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command as StdCommand;
+
+use predicates::prelude::*;
+use rsplugins_tests::plugin;
+
+const C_CHECK_DISK: &str = "/usr/lib/nagios/plugins/check_disk";
+
+fn disk() -> assert_cmd::Command {
+    plugin("check_disk_rs")
+}
+
+/// The first output line of a run.
+fn first_line(args: &[&str]) -> (i32, String) {
+    let out = disk().args(args).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    (
+        out.status.code().unwrap(),
+        text.lines().next().unwrap_or("").to_string(),
+    )
+}
+
+/// The perfdata labels of the first line, in order.
+fn labels(line: &str) -> Vec<String> {
+    match line.split_once(" | ") {
+        Some((_, perf)) => perf
+            .split_whitespace()
+            .map(|p| p.split('=').next().unwrap().to_string())
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+#[test]
+fn root_with_c_format() {
+    let (code, line) = first_line(&["-w", "0%", "-c", "0%", "-p", "/"]);
+    assert_eq!(code, 0, "{line}");
+    let c_like = predicate::str::is_match(
+        r"^DISK OK - free space: / \d+MiB \(\d+% inode=\d+%\) \| /=\d+B;\d+;\d+;0;\d+$",
+    )
+    .unwrap();
+    assert!(c_like.eval(line.as_str()), "{line}");
+    // Without thresholds: OK with perfdata.
+    disk().args(["-p", "/"]).assert().code(0).stdout(
+        predicate::str::is_match(r"^DISK OK - free space: / \d+MiB .* \| /=\d+B;;;0;\d+\n$")
+            .unwrap(),
+    );
+}
+
+#[test]
+fn a_path_inside_a_mount_reports_that_mount() {
+    // df tells which mount holds /tmp on this machine (/ here, maybe a tmpfs elsewhere).
+    let df = StdCommand::new("df")
+        .args(["--output=target", "/tmp"])
+        .output()
+        .unwrap();
+    let target = String::from_utf8(df.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    let (code, line) = first_line(&["-w", "0%", "-c", "0%", "-p", "/tmp"]);
+    assert_eq!(code, 0, "{line}");
+    assert_eq!(labels(&line), vec![target.clone()], "{line}");
+    assert!(
+        line.starts_with(&format!("DISK OK - free space: {target} ")),
+        "{line}"
+    );
+    // The same mount named twice (by a path and by its mount point) is reported once.
+    let (_, line) = first_line(&["-p", "/tmp", "-p", &target]);
+    assert_eq!(labels(&line), vec![target]);
+}
+
+#[test]
+fn nearly_everything_free_is_critical() {
+    disk()
+        .args(["-w", "99%", "-c", "98%", "-p", "/"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::starts_with(
+            "DISK CRITICAL - free space: / ",
+        ));
+    // Either kind of limit alerts: an absurd amount in GiB warns.
+    disk()
+        .args(["-w", "1000000", "-u", "GB", "-p", "/"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_match(r"^DISK WARNING - free space: / \d+GiB ").unwrap());
+}
+
+#[test]
+fn missing_paths() {
+    disk()
+        .args(["-w", "10%", "-c", "5%", "-p", "/nonexistent/check_disk_rs"])
+        .assert()
+        .code(2)
+        .stdout("DISK CRITICAL - /nonexistent/check_disk_rs is not accessible: No such file or directory\n");
+    disk()
+        .args(["-n", "-p", "/nonexistent/check_disk_rs"])
+        .assert()
+        .code(0)
+        .stdout("DISK OK - No disks were found for provided parameters; ignored paths: /nonexistent/check_disk_rs\n");
+    // The rest is still checked.
+    disk()
+        .args(["-w", "0%", "-p", "/nonexistent/x", "-p", "/"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::starts_with(
+            "DISK CRITICAL - free space: /nonexistent/x is not accessible: No such file or directory [CRITICAL]; / ",
+        ));
+    disk()
+        .args(["-n", "-w", "0%", "-p", "/nonexistent/x", "-p", "/"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "; ignored paths: /nonexistent/x | /=",
+        ));
+}
+
+#[test]
+fn unsupported_and_bad_options_are_unknown_with_a_reason() {
+    for (args, reason) in [
+        (&["-g", "grp", "-p", "/"][..], "-g/--group is not supported"),
+        (&["--group=grp"], "-g/--group is not supported"),
+        (
+            &["-w", "20%", "-C", "-w", "5%"],
+            "-C/--clear is not supported",
+        ),
+        (&["80", "90", "/"], "positional arguments are not supported"),
+        (
+            &["-w", "20%", "-w", "10%"],
+            "-w is given twice as a percentage",
+        ),
+        (&["-w", "abc"], "invalid -w 'abc'"),
+        (&["-w", "120%"], "invalid -w '120%'"),
+        (&["-u", "parsecs"], "unit 'parsecs' is not known"),
+        (&["-r", "("], "-r '(' is not a valid regular expression"),
+        (&["--bogus"], "unexpected argument '--bogus'"),
+    ] {
+        disk()
+            .args(args)
+            .assert()
+            .code(3)
+            .stdout(predicate::str::starts_with("DISK UNKNOWN - "))
+            .stdout(predicate::str::contains(reason));
+    }
+}
+
+#[test]
+fn pattern_that_matches_nothing() {
+    disk()
+        .args(["-w", "10%", "-r", "^/no/such/mount$"])
+        .assert()
+        .code(3)
+        .stdout(
+            "DISK UNKNOWN - Regular expression did not match any path or disk - ^/no/such/mount$\n",
+        );
+    disk()
+        .args(["-n", "-w", "10%", "-r", "^/no/such/mount$"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn json_output() {
+    let out = disk()
+        .args(["--output-format=json", "-w", "99%", "-c", "98%", "-p", "/"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["service"], "DISK");
+    assert_eq!(v["state"], "CRITICAL");
+    assert_eq!(v["perfdata"][0]["label"], "/");
+    assert_eq!(v["perfdata"][0]["uom"], "B");
+}
+
+/// A mount table whose mount points exist on any Linux machine, so statvfs
+/// answers; types and devices are made up to drive the selection.
+const TABLE: &str = "\
+20 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw
+21 20 0:5 / /proc rw - proc proc rw
+22 20 0:6 / /sys rw - sysfs sysfs rw
+23 20 0:7 / /dev rw - devtmpfs udev rw
+24 20 0:40 / /etc rw - nfs4 filer:/export rw
+25 20 0:41 / /usr rw - cifs //winbox/share rw
+26 20 8:17 / /var rw - xfs /dev/sdb1 rw
+27 20 0:30 / /tmp rw - tmpfs tmpfs rw
+28 20 8:1 /srv /srv/bind\\040mount rw - ext4 /dev/sda1 rw
+";
+
+fn table() -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(TABLE.as_bytes()).unwrap();
+    f
+}
+
+fn selected(table: &Path, args: &[&str]) -> Vec<String> {
+    let mountinfo = format!("--mountinfo={}", table.display());
+    let mut all = vec![mountinfo.as_str()];
+    all.extend_from_slice(args);
+    let (code, line) = first_line(&all);
+    assert_eq!(code, 0, "{args:?}: {line}");
+    labels(&line)
+}
+
+#[test]
+fn selection_on_a_fixture_mount_table() {
+    let t = table();
+    let p = t.path();
+    // Pseudo file systems and the bind mount of /dev/sda1 are left out.
+    assert_eq!(selected(p, &[]), ["/", "/etc", "/usr", "/var"]);
+    assert_eq!(selected(p, &["-l"]), ["/", "/var"]);
+    assert_eq!(selected(p, &["-X", "xfs", "-X", "nfs4|cifs"]), ["/"]);
+    assert_eq!(
+        selected(p, &["-X", "xf"]),
+        ["/", "/etc", "/usr", "/var"],
+        "-X matches whole type names"
+    );
+    assert_eq!(selected(p, &["-N", "tmpfs"]), ["/tmp"]);
+    assert_eq!(selected(p, &["-N", "ext4|xfs"]), ["/", "/var"]);
+    assert_eq!(
+        selected(p, &["-x", "/var", "-x", "filer:/export"]),
+        ["/", "/usr"]
+    );
+    assert_eq!(selected(p, &["-A", "-i", "^/(etc|usr)$"]), ["/", "/var"]);
+    assert_eq!(selected(p, &["-I", "SDB"]), ["/", "/etc", "/usr"]);
+    assert_eq!(selected(p, &["-r", "^/(etc|var)$"]), ["/etc", "/var"]);
+    assert_eq!(selected(p, &["-R", "^/ETC$", "-r", "sda"]), ["/", "/etc"]);
+    // Named paths: a pseudo file system by name, a path inside a mount, a device.
+    assert_eq!(
+        selected(p, &["-p", "/tmp", "-p", "/usr/bin", "-p", "/dev/sdb1"]),
+        ["/tmp", "/usr", "/var"]
+    );
+    assert_eq!(
+        selected(p, &["-M", "-p", "/etc", "-p", "/var"]),
+        ["filer:/export", "/dev/sdb1"]
+    );
+}
+
+#[test]
+fn exact_match_and_verbose_reasons_on_a_fixture() {
+    let t = table();
+    let mountinfo = format!("--mountinfo={}", t.path().display());
+    disk()
+        .args([&mountinfo, "-w", "0%", "-E", "-p", "/usr/bin"])
+        .assert()
+        .code(2)
+        .stdout("DISK CRITICAL - /usr/bin not found\n");
+    let out = disk().args([&mountinfo, "-vv", "-l"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "/ [ext4 on /dev/sda1]: free ",
+        "skipped /proc [proc]: pseudo file system",
+        "skipped /etc [nfs4]: network file system (-l)",
+        "skipped /usr [cifs]: network file system (-l)",
+        "skipped /srv/bind mount [ext4]: same device as another checked mount",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(line)), "{line}\n{text}");
+    }
+}
+
+/// Exit codes agree with C check_disk where both support the case.
+#[test]
+fn exit_codes_match_c_check_disk() {
+    if !Path::new(C_CHECK_DISK).exists() {
+        eprintln!("{C_CHECK_DISK} not installed: comparison skipped");
+        return;
+    }
+    let cases: &[&[&str]] = &[
+        &["-w", "20%", "-c", "10%", "-p", "/"],
+        &["-w", "99%", "-c", "98%", "-p", "/"],
+        &["-w", "1000000", "-c", "1", "-u", "GB", "-p", "/"],
+        &["-W", "100", "-K", "100", "-p", "/"],
+        &["-w", "10%", "-c", "5%", "-p", "/nonexistent/check_disk_rs"],
+        &["-w", "10%", "-c", "5%", "-r", "^/no/such/mount$"],
+        &["-w", "10%", "-c", "5%", "-u", "parsecs", "-p", "/"],
+        &["-w", "10%", "-c", "5%", "-p", "/", "-X", "ext4"],
+        &["--bogus"],
+    ];
+    for args in cases {
+        let c = StdCommand::new(C_CHECK_DISK).args(*args).output().unwrap();
+        let rs = disk().args(*args).output().unwrap();
+        assert_eq!(
+            rs.status.code(),
+            c.status.code(),
+            "{args:?}\nC:  {}\nRS: {}",
+            String::from_utf8_lossy(&c.stdout),
+            String::from_utf8_lossy(&rs.stdout)
+        );
+    }
+}
