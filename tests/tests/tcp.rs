@@ -301,3 +301,57 @@ fn bad_options_exit_3() {
         .assert()
         .code(3);
 }
+
+// ---- the real postfix of the testbed (the same cases as the C reference) ----
+
+#[test]
+fn real_postfix_port_expect_and_refused() {
+    if !rsplugins_tests::testbed() {
+        return;
+    }
+    let run = |args: &[&str]| {
+        let mut cmd = plugin("check_tcp_rs");
+        cmd.args(args);
+        cmd
+    };
+    run(&["-H", "127.0.0.1", "-p", "25"]).assert().code(0);
+    run(&["-H", "127.0.0.1", "-p", "25", "-e", "220"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("[220 "));
+    // C reads once and reports a mismatch (WARNING); we read on to the 221.
+    run(&[
+        "-H",
+        "127.0.0.1",
+        "-p",
+        "25",
+        "-s",
+        "QUIT\\r\\n",
+        "-E",
+        "-e",
+        "221",
+    ])
+    .assert()
+    .code(0);
+    run(&["-H", "127.0.0.1", "-p", "25", "-e", "NOPE"])
+        .assert()
+        .code(1);
+    run(&["-H", "127.0.0.1", "-p", "29"]).assert().code(2);
+    run(&["-H", "::1", "-p", "25", "-6", "-e", "220"])
+        .assert()
+        .code(0);
+    run(&[
+        "-H",
+        "127.0.0.1",
+        "-p",
+        "465",
+        "-S",
+        "-D",
+        "30,14",
+        "--ca-file",
+        "/etc/ssl/rsplugins-test/ca.pem",
+    ])
+    .assert()
+    .code(0)
+    .stdout(predicate::str::contains("cert localhost 36"));
+}
