@@ -228,8 +228,8 @@ impl ProcFs {
     pub fn process(&self, pid: u32, with_cmdline: bool) -> Result<Process, ProcError> {
         let stat_rel = format!("{pid}/stat");
         let text = self.read(&stat_rel)?;
-        let mut process =
-            parse_stat(&text).ok_or_else(|| self.parse_error(&stat_rel, "malformed stat line"))?;
+        let mut process = parse_stat(text.as_bytes())
+            .ok_or_else(|| self.parse_error(&stat_rel, "malformed stat line"))?;
         let dir = self.root.join(pid.to_string());
         process.uid = fs::metadata(&dir)
             .map_err(|e| ProcError::Io {
@@ -241,11 +241,7 @@ impl ProcFs {
             let path = dir.join("cmdline");
             // A process gone in between keeps its stat data; no cmdline then.
             if let Ok(bytes) = fs::read(&path) {
-                process.cmdline = bytes
-                    .split(|b| *b == 0)
-                    .filter(|a| !a.is_empty())
-                    .map(|a| String::from_utf8_lossy(a).into_owned())
-                    .collect();
+                process.cmdline = split_cmdline(&bytes);
             }
         }
         Ok(process)
@@ -313,30 +309,58 @@ impl ProcFs {
     }
 }
 
-/// Parses a /proc/PID/stat line; comm may hold spaces and parentheses.
-fn parse_stat(text: &str) -> Option<Process> {
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
-    let pid: u32 = text[..open].trim().parse().ok()?;
-    let comm = text.get(open + 1..close)?.to_string();
-    let fields: Vec<&str> = text.get(close + 1..)?.split_whitespace().collect();
-    // fields[0] is field 3 (state) of proc(5).
-    let field = |n: usize| fields.get(n - 3).copied();
-    let num = |n: usize| field(n).and_then(|v| v.parse::<u64>().ok());
+/// Parses a /proc/PID/stat line; comm may hold spaces and parentheses, so
+/// the fields start after the last `)`.
+pub fn parse_stat(line: &[u8]) -> Option<Process> {
+    let open = line.iter().position(|&c| c == b'(')?;
+    let close = line.iter().rposition(|&c| c == b')')?;
+    let pid: u32 = std::str::from_utf8(line.get(..open)?)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let comm = String::from_utf8_lossy(line.get(open + 1..close)?).into_owned();
+    let rest = std::str::from_utf8(line.get(close + 1..)?).ok()?;
+    // Field numbers of proc(5); the first after the comm is field 3.
+    let mut fields = rest.split_ascii_whitespace();
+    let mut number = 2;
+    let mut field = |n: usize| {
+        let skip = n - number - 1;
+        number = n;
+        fields.nth(skip)
+    };
+    let state = field(3)?.chars().next()?;
+    let ppid = field(4)?.parse().ok()?;
+    let flags = field(9)?.parse().ok()?;
+    let utime: u64 = field(14)?.parse().ok()?;
+    let stime: u64 = field(15)?.parse().ok()?;
+    let threads = field(20)?.parse().ok()?;
+    let start_ticks = field(22)?.parse().ok()?;
+    let vsize = field(23)?.parse().ok()?;
+    let rss = field(24)?.parse::<i64>().ok()?.max(0) as u64;
     Some(Process {
         pid,
-        ppid: field(4)?.parse().ok()?,
+        ppid,
         comm,
-        state: field(3)?.chars().next()?,
+        state,
         uid: 0,
-        flags: num(9)?,
-        cpu_ticks: num(14)?.saturating_add(num(15)?),
-        start_ticks: num(22)?,
-        vsize: num(23)?,
-        rss_pages: field(24)?.parse::<i64>().ok()?.max(0) as u64,
-        threads: num(20)?,
+        flags,
+        cpu_ticks: utime.saturating_add(stime),
+        start_ticks,
+        vsize,
+        rss_pages: rss,
+        threads,
         cmdline: Vec::new(),
     })
+}
+
+/// Splits /proc/PID/cmdline (NUL-separated) into arguments.
+pub fn split_cmdline(bytes: &[u8]) -> Vec<String> {
+    bytes
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
 }
 
 /// /proc/swaps and mountinfo escape blanks as `\040` and the like.
@@ -478,9 +502,18 @@ mod tests {
     }
 
     #[test]
+    fn stat_fields() {
+        assert!(parse_stat(b"42 (x) S 1 2 3").is_none());
+        assert!(parse_stat(b"garbage").is_none());
+        let zombie = parse_stat(b"7 (z) Z 1 0 0 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 9 0 -5").unwrap();
+        assert_eq!((zombie.state, zombie.rss_pages), ('Z', 0));
+        assert_eq!(split_cmdline(b"a\0b c\0\0"), vec!["a", "b c"]);
+    }
+
+    #[test]
     fn long_names_come_from_the_command_line() {
         let mut p =
-            parse_stat("7 (systemd-journal) S 1 7 7 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 10 100 5 0")
+            parse_stat(b"7 (systemd-journal) S 1 7 7 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 10 100 5 0")
                 .unwrap();
         p.cmdline = vec!["/lib/systemd/systemd-journald".into()];
         assert_eq!(p.name(), "systemd-journald");

@@ -13,7 +13,7 @@ use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::{fstat, Mode};
 use nix::unistd::{close, read};
-use rsplugins::procfs::{clock_ticks, page_size, ProcFs, Process};
+use rsplugins::procfs::{clock_ticks, page_size, parse_stat, split_cmdline, ProcFs, Process};
 use rsplugins::CheckError;
 
 use crate::filter::{Filter, Sys};
@@ -98,59 +98,6 @@ fn read_at(dir: RawFd, path: &str, buf: &mut Vec<u8>, want_owner: bool) -> nix::
     }
     buf.truncate(len);
     Ok(owner)
-}
-
-/// Parses a /proc/PID/stat line (comm may hold spaces and parentheses);
-/// the same fields as the library's parser.
-pub fn parse_stat(line: &[u8]) -> Option<Process> {
-    let open = line.iter().position(|&c| c == b'(')?;
-    let close = line.iter().rposition(|&c| c == b')')?;
-    let pid: u32 = std::str::from_utf8(line.get(..open)?)
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    let comm = String::from_utf8_lossy(line.get(open + 1..close)?).into_owned();
-    let rest = std::str::from_utf8(line.get(close + 1..)?).ok()?;
-    // Field numbers of proc(5); the first after the comm is field 3.
-    let mut fields = rest.split_ascii_whitespace();
-    let mut number = 2;
-    let mut field = |n: usize| {
-        let skip = n - number - 1;
-        number = n;
-        fields.nth(skip)
-    };
-    let state = field(3)?.chars().next()?;
-    let ppid = field(4)?.parse().ok()?;
-    let flags = field(9)?.parse().ok()?;
-    let utime: u64 = field(14)?.parse().ok()?;
-    let stime: u64 = field(15)?.parse().ok()?;
-    let threads = field(20)?.parse().ok()?;
-    let start_ticks = field(22)?.parse().ok()?;
-    let vsize = field(23)?.parse().ok()?;
-    let rss = field(24)?.parse::<i64>().ok()?.max(0) as u64;
-    Some(Process {
-        pid,
-        ppid,
-        comm,
-        state,
-        uid: 0,
-        flags,
-        cpu_ticks: utime.saturating_add(stime),
-        start_ticks,
-        vsize,
-        rss_pages: rss,
-        threads,
-        cmdline: Vec::new(),
-    })
-}
-
-fn split_cmdline(bytes: &[u8]) -> Vec<String> {
-    bytes
-        .split(|b| *b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect()
 }
 
 /// What one reader thread needs to know.
@@ -273,32 +220,6 @@ pub fn acquire(proc: &ProcFs, filter: &Filter, verbose: bool) -> Result<ProcData
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_like_the_library() {
-        let p = parse_stat(
-            b"42 (my (odd) name) S 1 42 42 0 -1 4194560 100 0 0 0 150 50 0 0 20 0 3 0 5000 104857600 256 18446744073709551615\n",
-        )
-        .unwrap();
-        assert_eq!(p.pid, 42);
-        assert_eq!(p.comm, "my (odd) name");
-        assert_eq!(p.state, 'S');
-        assert_eq!(p.ppid, 1);
-        assert_eq!(p.flags, 4194560);
-        assert_eq!(p.cpu_ticks, 200);
-        assert_eq!(p.threads, 3);
-        assert_eq!(p.start_ticks, 5000);
-        assert_eq!(p.vsize, 104857600);
-        assert_eq!(p.rss_pages, 256);
-        assert!(parse_stat(b"42 (x) S 1 2 3").is_none());
-        assert!(parse_stat(b"garbage").is_none());
-        assert_eq!(
-            parse_stat(b"7 (z) Z 1 0 0 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 9 0 -5")
-                .unwrap()
-                .rss_pages,
-            0
-        );
-    }
 
     fn fixture(count: u32) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
