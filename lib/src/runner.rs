@@ -160,12 +160,20 @@ fn usage_error(service: &str, err: clap::Error) -> ! {
         }
         _ => {
             let rendered = err.render().to_string();
-            let reason = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
+            let mut lines = rendered.lines().filter(|l| !l.trim().is_empty());
+            let mut reason = lines
+                .next()
                 .unwrap_or("invalid command line")
                 .trim_start_matches("error: ")
                 .to_string();
+            // "the following required arguments were not provided:" lists them below.
+            if reason.ends_with(':') {
+                let listed: Vec<&str> = lines
+                    .take_while(|l| l.starts_with(' '))
+                    .map(str::trim)
+                    .collect();
+                reason = format!("{} {}", reason, listed.join(", "));
+            }
             let mut result =
                 CheckResult::with_state(State::Unknown, format!("invalid command line: {reason}"));
             if let Some(usage) = rendered.lines().find(|l| l.starts_with("Usage:")) {

@@ -207,3 +207,14 @@ fn extra_opts_come_from_an_ini_file() {
             "FIXTURE UNKNOWN - --extra-opts: cannot read /nonexistent/plugins.ini",
         ));
 }
+
+#[test]
+fn missing_required_options_are_named_on_the_first_line() {
+    plugin("check_tcp_rs")
+        .args(["-H", "127.0.0.1"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::starts_with(
+            "TCP UNKNOWN - invalid command line: the following required arguments were not provided: --port <INTEGER>\n",
+        ));
+}

@@ -10,7 +10,7 @@ use regex::Regex;
 use rsplugins::clock::{now_epoch, rfc5322};
 use rsplugins::net::runtime::block_on;
 use rsplugins::net::{printable, AddressFamily, Deadline, Limits, NetError};
-use rsplugins::options::{CommonArgs, ThresholdArgs};
+use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::runner::{self, PluginArgs};
 use rsplugins::secret::Secret;
 use rsplugins::tls::{require_tls_for_credentials, Session, TlsArgs};
@@ -27,24 +27,12 @@ pub const SERVICE: &str = "SMTP";
     name = "check_smtp_rs",
     version,
     about = "Check an SMTP or LMTP server: greeting, EHLO, STARTTLS, AUTH, commands and a full \
-             mail transaction (drop-in for check_smtp)"
+             mail transaction (drop-in for check_smtp)",
+    mut_arg("port", |a| a.help("Port number (default: 25, or 465 with --ssl)"))
 )]
 pub struct Args {
-    /// Host name or address of the server
-    #[arg(short = 'H', long = "hostname", value_name = "ADDRESS")]
-    pub hostname: String,
-
-    /// Port number (default: 25, or 465 with --ssl)
-    #[arg(short = 'p', long = "port", value_name = "INTEGER")]
-    pub port: Option<u16>,
-
-    /// Use IPv4 only
-    #[arg(short = '4', long = "use-ipv4", conflicts_with = "use_ipv6")]
-    pub use_ipv4: bool,
-
-    /// Use IPv6 only
-    #[arg(short = '6', long = "use-ipv6")]
-    pub use_ipv6: bool,
+    #[command(flatten)]
+    pub net: NetArgs,
 
     /// String to expect in the first line of the greeting
     #[arg(
@@ -222,12 +210,12 @@ fn plan(args: &Args) -> Result<Plan, CheckError> {
 /// Connects and runs the dialogue. Server answers that are wrong are
 /// outcomes; only a broken connection is an error.
 async fn converse(args: &Args, plan: &Plan, deadline: Deadline) -> Result<Transcript, NetError> {
-    let family = AddressFamily::from_flags(args.use_ipv4, args.use_ipv6);
+    let family = AddressFamily::from_flags(args.net.use_ipv4, args.net.use_ipv6);
     let credentials = plan.credentials.is_some();
     let tls_options = args.tls.options(credentials);
-    let port = args.port.unwrap_or(if args.ssl { 465 } else { 25 });
+    let port = args.net.port.unwrap_or(if args.ssl { 465 } else { 25 });
     let mut session = Session::open(
-        &args.hostname,
+        &args.net.hostname,
         port,
         family,
         args.ssl.then_some(&tls_options),

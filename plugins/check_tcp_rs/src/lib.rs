@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use clap::{ArgAction, CommandFactory, Parser};
 use rsplugins::net::runtime::block_on;
 use rsplugins::net::{printable, AddressFamily, Deadline, Limits, NetError};
-use rsplugins::options::{CommonArgs, ThresholdArgs};
+use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::runner::{self, PluginArgs};
 use rsplugins::tls::{Session, TlsArgs};
 use rsplugins::{CheckError, CheckResult, State};
@@ -20,24 +20,12 @@ pub const SERVICE: &str = "TCP";
     name = "check_tcp_rs",
     version,
     about = "Check a TCP service: connect, optionally send a string and expect an answer, \
-             optionally over TLS (drop-in for check_tcp)"
+             optionally over TLS (drop-in for check_tcp)",
+    mut_arg("port", |a| a.required(true).help("Port number"))
 )]
 pub struct Args {
-    /// Host name or address of the server
-    #[arg(short = 'H', long = "hostname", value_name = "ADDRESS")]
-    pub hostname: String,
-
-    /// Port number
-    #[arg(short = 'p', long = "port", value_name = "INTEGER")]
-    pub port: u16,
-
-    /// Use IPv4 only
-    #[arg(short = '4', long = "use-ipv4", conflicts_with = "use_ipv6")]
-    pub use_ipv4: bool,
-
-    /// Use IPv6 only
-    #[arg(short = '6', long = "use-ipv6")]
-    pub use_ipv6: bool,
+    #[command(flatten)]
+    pub net: NetArgs,
 
     /// String to send to the server
     #[arg(
@@ -239,13 +227,17 @@ async fn exchange(session: &mut Session, args: &Args) -> Result<Exchange, NetErr
 pub fn check(args: Args) -> Result<CheckResult, CheckError> {
     let timeout = args.common.timeout;
     let deadline = Deadline::from_timeout(&timeout);
-    let family = AddressFamily::from_flags(args.use_ipv4, args.use_ipv6);
+    let family = AddressFamily::from_flags(args.net.use_ipv4, args.net.use_ipv6);
     let tls_options = args.tls.options(false);
+    let port = args
+        .net
+        .port
+        .ok_or_else(|| CheckError::unknown("a port is required (-p)"))?;
     let outcome = block_on(async {
         let start = Instant::now();
         let mut session = Session::open(
-            &args.hostname,
-            args.port,
+            &args.net.hostname,
+            port,
             family,
             args.ssl.then_some(&tls_options),
             Limits::default(),
