@@ -617,3 +617,64 @@ fn real_postfix_full_transaction_to_a_local_mailbox() {
         "RCPT TO <nosuchuser@localhost> refused: 550",
     ));
 }
+
+#[test]
+fn real_postfix_auth_after_starttls_and_a_short_lived_certificate() {
+    if !testbed() {
+        return;
+    }
+    let ca = "/etc/ssl/rsplugins-test/ca.pem";
+    for mechanism in ["PLAIN", "LOGIN"] {
+        postfix(&[
+            "-H",
+            "127.0.0.1",
+            "-p",
+            "2525",
+            "-S",
+            "--ca-file",
+            ca,
+            "-A",
+            mechanism,
+            "-U",
+            "monitor",
+            "-P",
+            "env:RSPLUGINS_SMTP_PW",
+        ])
+        .env("RSPLUGINS_SMTP_PW", "monpass")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(format!(
+            "AUTH {mechanism} as monitor"
+        )))
+        .stdout(predicate::str::contains("monpass").not());
+    }
+    postfix(&[
+        "-H",
+        "127.0.0.1",
+        "-p",
+        "2525",
+        "-S",
+        "--ca-file",
+        ca,
+        "-A",
+        "LOGIN",
+        "-U",
+        "monitor",
+        "-P",
+        "wrong-pw-x",
+    ])
+    .assert()
+    .code(2)
+    .stdout(predicate::str::starts_with(
+        "SMTP CRITICAL - AUTH LOGIN failed: 535",
+    ))
+    .stdout(predicate::str::contains("wrong-pw-x").not());
+    // The 5-day certificate: WARNING under -D 30,3, CRITICAL under -D 30,10.
+    postfix(&["-H", "127.0.0.1", "-p", "2526", "-S", "-D", "30,3"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("days left"));
+    postfix(&["-H", "127.0.0.1", "-p", "2526", "-S", "-D", "30,10"])
+        .assert()
+        .code(2);
+}

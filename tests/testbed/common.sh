@@ -1,0 +1,207 @@
+# shellcheck shell=bash disable=SC2034  # the variables are used by the scripts that source this
+# Shared definitions for tests/testbed/setup.sh and tests/testbed/stop.sh.
+# Sourced, never executed. Everything here is loopback-only test infrastructure.
+
+TB_CERT_DIR=/etc/ssl/rsplugins-test
+TB_ENV_FILE=/etc/rsplugins-testbed.env
+TB_LOG_DIR=/var/log/rsplugins-testbed       # start-up output of the daemons, apt log
+
+TB_POSTFIX_LOG=/var/log/postfix.log
+TB_DOVECOT_LOG=/var/log/dovecot.log
+TB_VSFTPD_CONF=/etc/vsftpd-rsplugins.conf
+TB_VSFTPD_IMPLICIT_CONF=/etc/vsftpd-rsplugins-implicit.conf
+TB_VSFTPD_PID=/run/vsftpd-rsplugins.pid
+TB_VSFTPD_IMPLICIT_PID=/run/vsftpd-rsplugins-implicit.pid
+TB_VSFTPD_LOG=/var/log/vsftpd-rsplugins.log
+TB_VSFTPD_IMPLICIT_LOG=/var/log/vsftpd-rsplugins-implicit.log
+TB_SSHD_PID=/run/sshd-rsplugins.pid
+TB_SSHD_LOG=/var/log/sshd-rsplugins.log
+TB_DOVECOT_PID=/run/dovecot/master.pid
+TB_POSTFIX_PID=/var/spool/postfix/pid/master.pid
+
+# IPv6 loopback present? (some containers disable IPv6; then only 127.0.0.1 is used)
+if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null; then
+  TB_HAVE_V6=1
+else
+  TB_HAVE_V6=0
+fi
+
+v6() { [ "$TB_HAVE_V6" = 1 ] && printf '%s\n' "$@"; return 0; }
+
+# Listening sockets of each service, as `ss -ltn` prints the local address.
+# shellcheck disable=SC2207
+TB_POSTFIX_PORTS=(127.0.0.1:25 $(v6 '[::1]:25') 127.0.0.1:2525 127.0.0.1:465 127.0.0.1:2526 127.0.0.1:2465)
+# shellcheck disable=SC2207
+TB_DOVECOT_PORTS=(127.0.0.1:110 127.0.0.1:143 127.0.0.1:993 127.0.0.1:995
+                  $(v6 '[::1]:110' '[::1]:143' '[::1]:993' '[::1]:995'))
+TB_VSFTPD_PORTS=(127.0.0.1:21)
+TB_VSFTPD_IMPLICIT_PORTS=(127.0.0.1:990)
+# shellcheck disable=SC2207
+TB_SSHD_PORTS=(127.0.0.1:22 $(v6 '[::1]:22'))
+
+tb_log() { printf '[testbed %s] %s\n' "$(date +%T)" "$*"; }
+
+tb_die() {
+  rm -f "$TB_ENV_FILE" 2>/dev/null || true   # tests must not take a broken testbed for a good one
+  printf '[testbed] ERROR: %s\n' "$1" >&2
+  shift
+  local f
+  for f in "$@"; do
+    if [ -f "$f" ]; then
+      printf '[testbed] ---- last lines of %s ----\n' "$f" >&2
+      tail -n 20 "$f" >&2 || true
+    fi
+  done
+  exit 1
+}
+
+# All listening TCP sockets, one "LOCAL_ADDRESS PROCESS_NAME" per line (e.g. "[::1]:25 master").
+tb_listening() {
+  ss -Hltnp 2>/dev/null | awk '{
+    name = ""
+    if (match($0, /users:\(\("[^"]*"/)) name = substr($0, RSTART + 9, RLENGTH - 10)
+    print $4, name
+  }'
+}
+
+# tb_is_listening LISTING ADDR:PORT [PROCESS] -- true if ADDR:PORT (or a wildcard on that port) is
+# listed, and if PROCESS is given, owned by a process of that name.
+tb_is_listening() {
+  local listing=$1 spec=$2 proc=${3:-} port=${2##*:}
+  local alts=("$spec" "*:$port" "[::]:$port")
+  case $spec in
+    127.*) alts+=("0.0.0.0:$port") ;;
+  esac
+  local a
+  for a in "${alts[@]}"; do
+    awk -v a="$a" -v p="$proc" '$1 == a && (p == "" || $2 == p) { f = 1 } END { exit !f }' \
+      <<<"$listing" && return 0
+  done
+  return 1
+}
+
+# tb_all_listening PROCESS ADDR:PORT... -- true if every socket is listening, owned by PROCESS
+# (a process name as ss shows it; "" for any).
+tb_all_listening() {
+  local proc=$1 listing s
+  shift
+  listing=$(tb_listening)
+  for s in "$@"; do
+    tb_is_listening "$listing" "$s" "$proc" || return 1
+  done
+  return 0
+}
+
+# tb_none_listening ADDR:PORT... -- true if no socket is listening (exact address only).
+tb_none_listening() {
+  local listing s
+  listing=$(tb_listening)
+  for s in "$@"; do
+    awk -v a="$s" '$1 == a { f = 1 } END { exit !f }' <<<"$listing" && return 1
+  done
+  return 0
+}
+
+# tb_pid_alive PID -- true if PID exists and is not a zombie.
+tb_pid_alive() {
+  local pid=$1 state
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [ -r "/proc/$pid/stat" ] || return 1
+  state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# tb_pidfile_pid FILE -- prints the pid in FILE (postfix pads it with spaces) if it is alive.
+tb_pidfile_pid() {
+  local pid
+  [ -r "$1" ] || return 1
+  pid=$(tr -dc '0-9' <"$1" | head -c 12)
+  tb_pid_alive "$pid" || return 1
+  printf '%s\n' "$pid"
+}
+
+# tb_cmdline PID -- the command line with spaces between arguments.
+tb_cmdline() { { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null | sed 's/ $//'; }
+
+# tb_vsftpd_pids CONF -- the listener and session processes started with exactly this config.
+tb_vsftpd_pids() {
+  local conf=$1 p
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    case "$(tb_cmdline "$p")" in
+      "vsftpd $conf" | "/usr/sbin/vsftpd $conf") tb_pid_alive "$p" && echo "$p" ;;
+    esac
+  done
+  return 0
+}
+
+# tb_kill_wait TIMEOUT_S PID... -- SIGTERM, wait until gone (or zombie), SIGKILL after TIMEOUT.
+tb_kill_wait() {
+  local timeout=$1 pid i alive
+  shift
+  [ $# -gt 0 ] || return 0
+  kill -TERM "$@" 2>/dev/null || true
+  for ((i = 0; i < timeout * 10; i++)); do
+    alive=0
+    for pid in "$@"; do tb_pid_alive "$pid" && alive=1; done
+    [ $alive = 0 ] && return 0
+    sleep 0.1
+  done
+  kill -KILL "$@" 2>/dev/null || true
+  sleep 0.2
+}
+
+# tb_wait_closed TIMEOUT_S ADDR:PORT... -- wait until the sockets are released.
+tb_wait_closed() {
+  local timeout=$1 i
+  shift
+  for ((i = 0; i < timeout * 10; i++)); do
+    tb_none_listening "$@" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# ---- stopping, shared by setup.sh (restart path) and stop.sh ----------------------------
+
+tb_stop_postfix() {
+  local pid
+  pid=$(tb_pidfile_pid "$TB_POSTFIX_PID" || true)
+  if [ -n "$pid" ]; then
+    postfix stop </dev/null >>"$TB_LOG_DIR/postfix-start.log" 2>&1 || true
+    tb_kill_wait 10 "$pid"
+  fi
+  tb_wait_closed 10 "${TB_POSTFIX_PORTS[@]}"
+}
+
+tb_stop_dovecot() {
+  local pid
+  pid=$(tb_pidfile_pid "$TB_DOVECOT_PID" || true)
+  [ -n "$pid" ] && tb_kill_wait 10 "$pid"
+  tb_wait_closed 10 "${TB_DOVECOT_PORTS[@]}"
+}
+
+# tb_stop_vsftpd CONF PIDFILE PORTS...
+tb_stop_vsftpd() {
+  local conf=$1 pidfile=$2 pid pids
+  shift 2
+  pids=$(tb_vsftpd_pids "$conf")
+  pid=$(tb_pidfile_pid "$pidfile" || true)
+  if [ -n "$pid" ]; then
+    case "$(tb_cmdline "$pid")" in *vsftpd*) pids="$pid $pids" ;; esac
+  fi
+  # shellcheck disable=SC2086
+  [ -n "${pids// /}" ] && tb_kill_wait 10 $pids
+  rm -f "$pidfile"
+  tb_wait_closed 10 "$@"
+}
+
+tb_stop_sshd() {
+  local pid
+  pid=$(tb_pidfile_pid "$TB_SSHD_PID" || true)
+  if [ -n "$pid" ]; then
+    case "$(tb_cmdline "$pid")" in *sshd*) tb_kill_wait 10 "$pid" ;; esac
+  fi
+  rm -f "$TB_SSHD_PID"
+  tb_wait_closed 10 "${TB_SSHD_PORTS[@]}"
+}
