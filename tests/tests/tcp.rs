@@ -277,7 +277,7 @@ fn ipv6_loopback() {
     plugin("check_tcp_rs")
         .args(["-H", "::1", "-p", &port.to_string(), "-4"])
         .assert()
-        .code(2)
+        .code(3)
         .stdout(predicate::str::contains("::1 has no IPv4 address"));
 }
 

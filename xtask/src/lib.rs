@@ -11,10 +11,12 @@ use clap::Command;
 pub fn commands() -> Vec<Command> {
     vec![
         check_disk_rs::command(),
+        check_ftp_rs::command(),
         check_load_rs::command(),
         check_mem_rs::command(),
         check_proc_rs::command(),
         check_smtp_rs::command(),
+        check_ssh_rs::command(),
         check_swap_rs::command(),
         check_tcp_rs::command(),
     ]

@@ -96,11 +96,13 @@ impl NetError {
         }
     }
 
-    /// The check error for this failure: time-outs take the `-t` state,
-    /// everything else is CRITICAL (the service watched is what failed).
+    /// The check error for this failure: time-outs take the `-t` state, a
+    /// name that does not resolve is UNKNOWN (as in C: the check could not
+    /// start), everything else is CRITICAL (the service watched is what failed).
     pub fn into_check_error(self, timeout: &TimeoutSpec) -> CheckError {
         let state = match self {
             NetError::Timeout { .. } => timeout.state,
+            NetError::Resolve { .. } | NetError::NoAddress { .. } => State::Unknown,
             _ => State::Critical,
         };
         CheckError::new(state, self.to_string())

@@ -8,6 +8,7 @@ pub mod connect;
 pub mod deadline;
 pub mod error;
 pub mod lines;
+pub mod probe;
 pub mod runtime;
 pub mod stream;
 
@@ -15,4 +16,5 @@ pub use connect::{connect, AddressFamily, Connected};
 pub use deadline::Deadline;
 pub use error::NetError;
 pub use lines::{printable, Limits, LineStream, Reply};
+pub use probe::ProbeArgs;
 pub use stream::Stream;

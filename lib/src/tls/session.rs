@@ -153,6 +153,19 @@ impl Session {
         thresholds: &Thresholds,
         cert_days: Option<CertDays>,
     ) -> CheckResult {
+        self.result_with_notes(greeting, upgrade_name, &[], elapsed, thresholds, cert_days)
+    }
+
+    /// As [`Session::result`], with `notes` ("logged in as ftpmon") before the time.
+    pub fn result_with_notes(
+        &self,
+        greeting: &str,
+        upgrade_name: &str,
+        notes: &[String],
+        elapsed: Duration,
+        thresholds: &Thresholds,
+        cert_days: Option<CertDays>,
+    ) -> CheckResult {
         let mut parts = vec![greeting.to_string()];
         if let Some(tls) = self.tls_text(upgrade_name) {
             parts.push(tls);
@@ -167,6 +180,7 @@ impl Session {
             parts.push(cert.summary.clone());
             details.extend(cert.details);
         }
+        parts.extend(notes.iter().cloned());
         parts.push(format!("{:.3} s", elapsed.as_secs_f64()));
         let mut result = CheckResult::with_state(state, parts.join(", "));
         result.details = details;

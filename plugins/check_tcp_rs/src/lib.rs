@@ -3,13 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use clap::{ArgAction, CommandFactory, Parser};
+use clap::{CommandFactory, Parser};
 use rsplugins::net::runtime::block_on;
-use rsplugins::net::{printable, AddressFamily, Deadline, Limits, NetError};
+use rsplugins::net::{printable, AddressFamily, Deadline, Limits, NetError, ProbeArgs};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::runner::{self, PluginArgs};
 use rsplugins::tls::{Session, TlsArgs};
-use rsplugins::{CheckError, CheckResult, State};
+use rsplugins::{CheckError, CheckResult};
 
 /// Service name on the first output line.
 pub const SERVICE: &str = "TCP";
@@ -27,65 +27,8 @@ pub struct Args {
     #[command(flatten)]
     pub net: NetArgs,
 
-    /// String to send to the server
-    #[arg(
-        short = 's',
-        long = "send",
-        value_name = "STRING",
-        allow_hyphen_values = true
-    )]
-    pub send: Option<String>,
-
-    /// String to expect in the server's response (repeatable; any matches unless -A)
-    #[arg(short = 'e', long = "expect", value_name = "STRING", action = ArgAction::Append, allow_hyphen_values = true)]
-    pub expect: Vec<String>,
-
-    /// All expect strings must occur in the response
-    #[arg(short = 'A', long = "all")]
-    pub all: bool,
-
-    /// String to send to close the connection cleanly (CRLF is added unless -E)
-    #[arg(
-        short = 'q',
-        long = "quit",
-        value_name = "STRING",
-        allow_hyphen_values = true
-    )]
-    pub quit: Option<String>,
-
-    /// Interpret \n, \r, \t and \\ in the send and quit strings
-    #[arg(short = 'E', long = "escape")]
-    pub escape: bool,
-
-    /// State when the connection is refused
-    #[arg(
-        short = 'r',
-        long = "refuse",
-        value_name = "ok|warn|crit",
-        default_value = "critical"
-    )]
-    pub refuse: State,
-
-    /// State when the expected string is not received
-    #[arg(
-        short = 'M',
-        long = "mismatch",
-        value_name = "ok|warn|crit",
-        default_value = "warning"
-    )]
-    pub mismatch: State,
-
-    /// Do not show the server's response in the output
-    #[arg(short = 'j', long = "jail")]
-    pub jail: bool,
-
-    /// Stop reading once this many bytes are received
-    #[arg(short = 'm', long = "maxbytes", value_name = "INTEGER")]
-    pub maxbytes: Option<usize>,
-
-    /// Seconds to wait between sending the string and reading the response
-    #[arg(short = 'd', long = "delay", value_name = "SECONDS")]
-    pub delay: Option<f64>,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
 
     /// Use TLS from the start of the connection
     #[arg(short = 'S', long = "ssl")]
@@ -118,30 +61,6 @@ pub fn main() -> ! {
     runner::run::<Args, _>(SERVICE, check)
 }
 
-/// Replaces `\n`, `\r`, `\t` and `\\` (C check_tcp's -E).
-pub fn unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('t') => out.push('\t'),
-            Some('\\') => out.push('\\'),
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
-            }
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
 /// What the exchange gave.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exchange {
@@ -151,35 +70,21 @@ pub struct Exchange {
     pub matched: Option<bool>,
 }
 
-/// Whether `received` satisfies the expect strings (any, or all with -A).
-pub fn expectation_met(received: &[u8], expect: &[String], all: bool) -> bool {
-    let text = String::from_utf8_lossy(received);
-    if all {
-        expect.iter().all(|e| text.contains(e.as_str()))
-    } else {
-        expect.iter().any(|e| text.contains(e.as_str()))
-    }
-}
-
 /// After the first bytes, a peer silent this long has said all it will.
 const QUIET_AFTER_DATA: Duration = Duration::from_secs(2);
 
 async fn exchange(session: &mut Session, args: &Args) -> Result<Exchange, NetError> {
-    if let Some(send) = &args.send {
-        let bytes = if args.escape {
-            unescape(send)
-        } else {
-            send.clone()
-        };
+    let probe = &args.probe;
+    if let Some(bytes) = probe.send_raw() {
         session.lines.write_all(bytes.as_bytes(), "sending").await?;
-        if let Some(delay) = args.delay {
+        if let Some(delay) = probe.delay {
             tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
         }
     }
     let mut received = Vec::new();
     let mut matched = None;
-    if args.send.is_some() || !args.expect.is_empty() {
-        let max = args.maxbytes.unwrap_or(usize::MAX);
+    if probe.send.is_some() || !probe.expect.is_empty() {
+        let max = probe.maxbytes.unwrap_or(usize::MAX);
         loop {
             let read = session
                 .lines
@@ -196,23 +101,18 @@ async fn exchange(session: &mut Session, args: &Args) -> Result<Exchange, NetErr
                 break;
             }
             received.extend_from_slice(&chunk);
-            if !args.expect.is_empty() && expectation_met(&received, &args.expect, args.all) {
+            if !probe.expect.is_empty() && probe.expectation_met(&received) {
                 break;
             }
             if received.len() >= max {
                 break;
             }
         }
-        if !args.expect.is_empty() {
-            matched = Some(expectation_met(&received, &args.expect, args.all));
+        if !probe.expect.is_empty() {
+            matched = Some(probe.expectation_met(&received));
         }
     }
-    if let Some(quit) = &args.quit {
-        let bytes = if args.escape {
-            unescape(quit)
-        } else {
-            format!("{quit}\r\n")
-        };
+    if let Some(bytes) = probe.quit_text() {
         // A peer that already closed does not make the check fail.
         let _ = session
             .lines
@@ -250,7 +150,7 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
     match outcome {
         Ok((session, exchange, elapsed)) => Ok(evaluate(&args, &session, &exchange, elapsed)),
         Err(NetError::Refused { target }) => Err(CheckError::new(
-            args.refuse,
+            args.probe.refuse,
             format!("connect to {target}: Connection refused"),
         )),
         Err(e) => Err(e.into_check_error(&timeout)),
@@ -280,14 +180,14 @@ pub fn evaluate(
     let mut state = time_state;
     match exchange.matched {
         Some(false) => {
-            state = state.worst(args.mismatch);
-            summary = if args.jail {
+            state = state.worst(args.probe.mismatch);
+            summary = if args.probe.jail {
                 "Unexpected response from host/socket".to_string()
             } else {
                 format!("Unexpected response from host/socket: {shown}")
             };
         }
-        _ if !args.jail && !shown.is_empty() => summary.push_str(&format!(" [{shown}]")),
+        _ if !args.probe.jail && !shown.is_empty() => summary.push_str(&format!(" [{shown}]")),
         _ => {}
     }
     result.summary = summary;
@@ -308,22 +208,7 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes() {
-        assert_eq!(unescape("QUIT\\r\\n"), "QUIT\r\n");
-        assert_eq!(unescape("a\\tb\\\\c\\x"), "a\tb\\c\\x");
-        assert_eq!(unescape("end\\"), "end\\");
-    }
-
-    #[test]
-    fn expectations() {
-        let expect = vec!["220".to_string(), "ESMTP".to_string()];
-        assert!(expectation_met(b"220 mail ESMTP", &expect, true));
-        assert!(expectation_met(b"220 mail", &expect, false));
-        assert!(!expectation_met(b"220 mail", &expect, true));
-        assert!(!expectation_met(b"554 go away", &expect, false));
-    }
+    use rsplugins::State;
 
     #[test]
     fn options_like_c() {
@@ -366,10 +251,10 @@ mod tests {
             "-4",
         ])
         .unwrap();
-        assert_eq!(a.expect.len(), 2);
-        assert_eq!(a.refuse, State::Ok);
-        assert_eq!(a.mismatch, State::Critical);
-        assert!(a.ssl && a.jail && a.all && a.escape);
+        assert_eq!(a.probe.expect.len(), 2);
+        assert_eq!(a.probe.refuse, State::Ok);
+        assert_eq!(a.probe.mismatch, State::Critical);
+        assert!(a.ssl && a.probe.jail && a.probe.all && a.probe.escape);
         assert!(Args::try_parse_from(["check_tcp_rs", "-H", "x"]).is_err());
     }
 }

@@ -1,0 +1,3 @@
+fn main() {
+    check_ftp_rs::main()
+}

@@ -1,0 +1,3 @@
+fn main() {
+    check_ssh_rs::main()
+}
