@@ -2,18 +2,33 @@
 
 use std::path::PathBuf;
 
-use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
+
+/// Where the built binary `name` of the workspace is: next to the test
+/// executable's `deps/` folder (`target/debug/`).
+pub fn binary(name: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(format!("CARGO_BIN_EXE_{name}")) {
+        return PathBuf::from(path);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.parent()
+                .and_then(|deps| deps.parent())
+                .map(|dir| dir.join(name))
+        })
+        .unwrap_or_else(|| PathBuf::from(name))
+}
 
 /// A command running the built binary `name` of the workspace.
 ///
-/// Plugin binaries live in other packages, so `cargo test --workspace` (the
-/// README's test command) must have built them; say so plainly otherwise.
+/// Plugin binaries live in other packages, which `cargo test` does not build
+/// for this one: the README's test command builds them first.
 pub fn plugin(name: &str) -> Command {
-    let path: PathBuf = cargo_bin(name);
+    let path = binary(name);
     assert!(
         path.exists(),
-        "{} is not built: run the tests with `cargo test --workspace`",
+        "{} is not built: run `cargo build --workspace --bins` before the tests (the README's test command does)",
         path.display()
     );
     let mut cmd = Command::new(path);

@@ -514,7 +514,7 @@ fn real_proc_counts_a_sleep_child_exactly_once() {
     // Nor is its parent, the `sh -c` wrapper an engine runs it under.
     let sh = format!(
         "{} -a {arg} -c 1:1",
-        assert_cmd::cargo::cargo_bin("check_proc_rs").display()
+        rsplugins_tests::binary("check_proc_rs").display()
     );
     let out = StdCommand::new("sh").args(["-c", &sh]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));

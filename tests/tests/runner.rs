@@ -103,7 +103,7 @@ fn timeout_output_follows_the_output_format() {
 
 #[test]
 fn sigterm_ends_the_plugin_unknown() {
-    let bin = assert_cmd::cargo::cargo_bin("fixture_plugin");
+    let bin = rsplugins_tests::binary("fixture_plugin");
     let child = std::process::Command::new(bin)
         .args(["--sleep", "30", "-t", "20"])
         .stdout(Stdio::piped())

@@ -12,8 +12,10 @@ pub fn commands() -> Vec<Command> {
     vec![
         check_disk_rs::command(),
         check_ftp_rs::command(),
+        check_imap_rs::command(),
         check_load_rs::command(),
         check_mem_rs::command(),
+        check_pop3_rs::command(),
         check_proc_rs::command(),
         check_smtp_rs::command(),
         check_ssh_rs::command(),

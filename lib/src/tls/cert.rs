@@ -114,17 +114,19 @@ pub fn certificate_check(
     days: Option<CertDays>,
     now_ts: Option<i64>,
 ) -> CheckResult {
-    let left = facts.days_left_at(now_ts.unwrap_or_else(now_epoch));
+    let now = now_ts.unwrap_or_else(now_epoch);
+    let left = facts.days_left_at(now);
     let state = match days {
         Some(d) => d.evaluate(left),
         None if left < 0 => State::Critical,
         None => State::Ok,
     };
     let summary = if left < 0 {
+        // Whole days since it expired (not days left rounded down).
         format!(
             "cert {} expired {} days ago ({})",
             facts.subject,
-            -left,
+            (now - facts.not_after).div_euclid(DAY),
             facts.not_after_text()
         )
     } else {
@@ -151,6 +153,14 @@ pub fn describe_invalid(reason: &rustls::CertificateError) -> String {
             "certificate is not valid for this host name".to_string()
         }
         E::BadSignature => "bad signature".to_string(),
+        E::UnsupportedSignatureAlgorithmContext { .. }
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            "issuer signature does not verify (self-signed, or a CA that is not trusted: use --ca-file)"
+                .to_string()
+        }
+        E::InvalidPurpose | E::InvalidPurposeContext { .. } => {
+            "certificate is not meant for TLS servers".to_string()
+        }
         E::Revoked => "certificate revoked".to_string(),
         other => format!("{other:?}"),
     }
@@ -214,8 +224,15 @@ mod tests {
         assert_eq!(r.state(), State::Warning);
         let r = certificate_check(&facts, None, Some(1_002 * DAY));
         assert_eq!(r.state(), State::Critical);
+        // 2 days less 5 seconds: one whole day since it expired.
         assert!(
-            r.summary.starts_with("cert localhost expired 2 days ago"),
+            r.summary.starts_with("cert localhost expired 1 days ago"),
+            "{}",
+            r.summary
+        );
+        let r = certificate_check(&facts, None, Some(1_003 * DAY + 10));
+        assert!(
+            r.summary.starts_with("cert localhost expired 3 days ago"),
             "{}",
             r.summary
         );

@@ -1,0 +1,3 @@
+fn main() {
+    check_imap_rs::main()
+}

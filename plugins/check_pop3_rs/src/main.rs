@@ -1,0 +1,3 @@
+fn main() {
+    check_pop3_rs::main()
+}
