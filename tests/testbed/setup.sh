@@ -45,7 +45,9 @@ write_file /usr/sbin/policy-rc.d 0755 <<'EOF' || true
 exit 101
 EOF
 
-PKGS=(postfix dovecot-imapd dovecot-pop3d vsftpd openssh-server openssl ca-certificates procps iproute2)
+# monitoring-plugins: the C plugins the tests compare exit codes with.
+PKGS=(postfix dovecot-imapd dovecot-pop3d vsftpd openssh-server openssl ca-certificates procps iproute2
+  monitoring-plugins-basic monitoring-plugins-standard)
 installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${PKGS[@]}" 2>/dev/null || true)
 missing=()
 for p in "${PKGS[@]}"; do
