@@ -57,9 +57,9 @@ ssh|$C/check_ssh -H 127.0.0.1|$R/check_ssh_rs -H 127.0.0.1
 CASES
 )
 
-wanted() {
-  [ $# -eq 0 ] && return 0
+wanted() { # name [prefix...]: true when no prefix is given or one matches
   local name=$1; shift
+  [ $# -eq 0 ] && return 0
   for w in "$@"; do case "$name" in "$w"*) return 0 ;; esac; done
   return 1
 }

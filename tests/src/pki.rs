@@ -19,14 +19,27 @@ pub struct Leaf {
     pub chain: Vec<CertificateDer<'static>>,
     /// PKCS#8 key.
     pub key: Vec<u8>,
+    /// Offer only TLS 1.2 (to prove the client still speaks it).
+    pub tls12_only: bool,
 }
 
 impl Leaf {
+    /// The same leaf on a server that speaks only TLS 1.2.
+    pub fn tls12_only(mut self) -> Leaf {
+        self.tls12_only = true;
+        self
+    }
+
     /// A rustls server configuration presenting this leaf.
     pub fn server_config(&self) -> Arc<ServerConfig> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+        let builder = ServerConfig::builder_with_provider(provider);
+        let builder = if self.tls12_only {
+            builder.with_protocol_versions(&[&rustls::version::TLS12])
+        } else {
+            builder.with_safe_default_protocol_versions()
+        };
+        let config = builder
             .expect("protocol versions")
             .with_no_client_auth()
             .with_single_cert(
@@ -103,6 +116,7 @@ impl TestPki {
         Leaf {
             chain: vec![cert.der().clone(), self.ca_der.clone()],
             key: key.serialize_der(),
+            tls12_only: false,
         }
     }
 
@@ -120,6 +134,7 @@ impl TestPki {
         Leaf {
             chain: vec![cert.der().clone()],
             key: key.serialize_der(),
+            tls12_only: false,
         }
     }
 

@@ -355,3 +355,18 @@ fn real_postfix_port_expect_and_refused() {
     .code(0)
     .stdout(predicate::str::contains("cert localhost 36"));
 }
+
+#[test]
+fn tls_1_2_servers_are_spoken_to() {
+    let pki = TestPki::new();
+    let leaf = pki.localhost().tls12_only();
+    let peer = Peer::spawn_tls(&leaf, true, vec![send("220 old tls\r\n")]);
+    let ca = pki.ca_file();
+    tcp(peer.port)
+        .args(["-S", "-e", "220", "--ca-file", &ca.path(), "-D", "30"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            ", TLSv1.2 [220 old tls], cert localhost 365 days left",
+        ));
+}

@@ -63,13 +63,19 @@ impl Drop for Fd {
     }
 }
 
-/// Reads `path` (relative to `dir`) into `buf`; with `want_owner`, also
-/// returns the file's owner. Under /proc every file of a process has the
+/// Reads `path` (relative to `dir`) into `buf` and returns how many bytes it
+/// holds (the buffer keeps its size, so it is zeroed only when it grows);
+/// with `want_owner`, also the file's owner. Under /proc every file of a process has the
 /// process's owner, the same as its directory.
 ///
 /// A short read ends the file: regular files and these /proc files return
 /// all they have up to the size asked for, which saves a `read` per file.
-fn read_at(dir: RawFd, path: &str, buf: &mut Vec<u8>, want_owner: bool) -> nix::Result<u32> {
+fn read_at(
+    dir: RawFd,
+    path: &str,
+    buf: &mut Vec<u8>,
+    want_owner: bool,
+) -> nix::Result<(usize, u32)> {
     let fd = Fd(openat(
         Some(dir),
         path,
@@ -96,8 +102,7 @@ fn read_at(dir: RawFd, path: &str, buf: &mut Vec<u8>, want_owner: bool) -> nix::
             break;
         }
     }
-    buf.truncate(len);
-    Ok(owner)
+    Ok((len, owner))
 }
 
 /// What one reader thread needs to know.
@@ -119,12 +124,12 @@ fn read_chunk(job: &Job, pids: &[u32]) -> Result<Vec<Process>, CheckError> {
         path.clear();
         path.push_str(&pid.to_string());
         path.push_str("/stat");
-        let uid = match read_at(job.dir, &path, &mut buf, want_owner) {
-            Ok(uid) => uid,
+        let (len, uid) = match read_at(job.dir, &path, &mut buf, want_owner) {
+            Ok(read) => read,
             // Exited while being read (ENOENT, ESRCH) or not readable.
             Err(_) => continue,
         };
-        let mut p = parse_stat(&buf).ok_or_else(|| {
+        let mut p = parse_stat(&buf[..len]).ok_or_else(|| {
             CheckError::unknown(format!(
                 "unexpected format in {}: malformed stat line",
                 job.root.root().join(&path).display()
@@ -135,8 +140,8 @@ fn read_chunk(job: &Job, pids: &[u32]) -> Result<Vec<Process>, CheckError> {
             path.truncate(path.len() - "stat".len());
             path.push_str("cmdline");
             // A process gone in between keeps its stat data; no cmdline then.
-            if read_at(job.dir, &path, &mut buf, false).is_ok() {
-                p.cmdline = split_cmdline(&buf);
+            if let Ok((len, _)) = read_at(job.dir, &path, &mut buf, false) {
+                p.cmdline = split_cmdline(&buf[..len]);
             }
         }
         out.push(p);
