@@ -101,14 +101,22 @@ fn real_proc_gives_ok_and_three_perfdata() {
 
 #[test]
 fn top_processes_on_real_proc_never_list_the_plugin_itself() {
-    let out = plugin("check_load_rs")
+    // Other tests run check_load_rs at the same time: look for this run's own PID.
+    let child = std::process::Command::new(rsplugins_tests::binary("check_load_rs"))
         .args(["-n", "500"])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("processes by CPU:"));
-    assert!(!text.lines().skip(3).any(|l| l.contains("check_load_rs")));
+    let listed_pids: Vec<&str> = text
+        .lines()
+        .skip(3)
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert!(listed_pids.len() > 1, "{text}");
+    assert!(!listed_pids.contains(&pid.as_str()), "{text}");
 }
