@@ -7,6 +7,7 @@
 pub mod connect;
 pub mod deadline;
 pub mod error;
+pub mod failure;
 pub mod lines;
 pub mod probe;
 pub mod runtime;
@@ -15,6 +16,7 @@ pub mod stream;
 pub use connect::{connect, AddressFamily, Connected};
 pub use deadline::Deadline;
 pub use error::NetError;
+pub use failure::Failure;
 pub use lines::{printable, Limits, LineStream, Reply};
 pub use probe::ProbeArgs;
 pub use stream::Stream;

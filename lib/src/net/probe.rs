@@ -131,6 +131,18 @@ impl ProbeArgs {
             .collect::<Vec<_>>()
             .join(", ")
     }
+
+    /// Why the expect strings did not match.
+    pub fn mismatch_text(&self) -> String {
+        let list = self.expect_list();
+        if self.expect.len() == 1 {
+            format!("unexpected response: {list} not found")
+        } else if self.all {
+            format!("unexpected response: not all of {list} found")
+        } else {
+            format!("unexpected response: none of {list} found")
+        }
+    }
 }
 
 /// Replaces `\n`, `\r`, `\t` and `\\` (C's `-E`); other backslashes stay.
@@ -221,6 +233,12 @@ mod tests {
         let p = probe(&["-e", "ESMTP", "-m", "5"]);
         assert!(!p.expectation_met(b"220 mail ESMTP"));
         assert_eq!(p.expect_list(), "'ESMTP'");
+        assert_eq!(p.mismatch_text(), "unexpected response: 'ESMTP' not found");
+        let p = probe(&["-e", "a", "-e", "b", "-A"]);
+        assert_eq!(
+            p.mismatch_text(),
+            "unexpected response: not all of 'a', 'b' found"
+        );
     }
 
     #[test]

@@ -7,9 +7,8 @@
 //! Commands carrying the password are never part of a message: errors name
 //! the step (`LOGIN`), not the line sent.
 
+pub use rsplugins::net::Failure;
 use rsplugins::net::{printable, LineStream, NetError};
-use rsplugins::state::State;
-use rsplugins::timeout::TimeoutSpec;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::quote::{self, Encoded};
@@ -19,121 +18,6 @@ pub const SHOWN: usize = 200;
 
 /// The largest literal read from a response (the total limit applies too).
 const MAX_LITERAL: usize = 1024 * 1024;
-
-/// Why the dialogue stopped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// The connection failed; `during` says what was awaited when the error
-    /// itself does not.
-    Net {
-        error: NetError,
-        during: Option<String>,
-    },
-    /// The greeting is not `* OK`/`* PREAUTH`: a `* BYE` (`refused`) or not IMAP.
-    Greeting { reply: String, refused: bool },
-    /// The server answered a command with NO or BAD.
-    Rejected {
-        step: String,
-        verb: &'static str,
-        reply: String,
-    },
-    /// The server said `* BYE` and closed the connection during a step.
-    Bye { step: String, line: String },
-    /// The answer broke the protocol in a way worth naming.
-    Protocol { step: String, what: String },
-}
-
-impl From<NetError> for Failure {
-    fn from(error: NetError) -> Self {
-        Failure::Net {
-            error,
-            during: None,
-        }
-    }
-}
-
-/// Server text removed from an error (`-j`).
-fn hide(error: &NetError) -> NetError {
-    match error {
-        NetError::Closed { .. } => NetError::Closed {
-            partial: String::new(),
-        },
-        NetError::Garbage { .. } => NetError::Garbage {
-            what: "(not shown)".to_string(),
-        },
-        other => other.clone(),
-    }
-}
-
-impl Failure {
-    /// A connection failure while `during` ("waiting for the reply to LOGIN").
-    pub fn net(error: NetError, during: &str) -> Failure {
-        Failure::Net {
-            error,
-            during: Some(during.to_string()),
-        }
-    }
-
-    /// The message; `jail` hides what the server said.
-    pub fn message(&self, jail: bool) -> String {
-        match self {
-            Failure::Net { error, during } => {
-                let error = if jail { hide(error) } else { error.clone() };
-                match (during, &error) {
-                    (Some(during), e) if !matches!(e, NetError::Timeout { .. }) => {
-                        format!("{error} while {during}")
-                    }
-                    _ => error.to_string(),
-                }
-            }
-            Failure::Greeting { refused: true, .. } if jail => {
-                "server not ready (* BYE greeting)".to_string()
-            }
-            Failure::Greeting { .. } if jail => "not an IMAP greeting".to_string(),
-            Failure::Greeting {
-                reply,
-                refused: true,
-            } => format!("server not ready: {reply}"),
-            Failure::Greeting { reply, .. } => format!("not an IMAP greeting: {reply}"),
-            Failure::Rejected { step, verb, .. } if jail => format!("{step} {verb}"),
-            Failure::Rejected { step, verb, reply } => format!("{step} {verb}: {reply}"),
-            Failure::Bye { step, .. } if jail => {
-                format!("the server closed the connection during {step}")
-            }
-            Failure::Bye { step, line } => {
-                format!("the server closed the connection during {step}: {line}")
-            }
-            Failure::Protocol { step, what } => format!("{step}: {what}"),
-        }
-    }
-
-    /// The state: a time-out takes the `-t` state, a refused connection the
-    /// `-r` state, anything else is CRITICAL.
-    pub fn state(&self, timeout: &TimeoutSpec, refuse: State) -> State {
-        match self {
-            Failure::Net {
-                error: NetError::Timeout { .. },
-                ..
-            } => timeout.state,
-            Failure::Net {
-                error: NetError::Refused { .. },
-                ..
-            } => refuse,
-            _ => State::Critical,
-        }
-    }
-
-    /// Whether it is a time-out.
-    pub fn is_timeout(&self) -> bool {
-        matches!(
-            self,
-            Failure::Net {
-                error: NetError::Timeout { .. },
-                ..
-            }
-        )
-    }
-}
 
 /// Tags for the commands of one connection: `a1`, `a2`, ...
 #[derive(Debug, Default)]
@@ -418,6 +302,8 @@ pub async fn greeting<S: AsyncRead + AsyncWrite + Unpin>(
         Err(Failure::Greeting {
             reply,
             refused: star && word.eq_ignore_ascii_case("BYE"),
+            expected: "an IMAP greeting",
+            refusal: "* BYE",
         })
     }
 }

@@ -354,18 +354,6 @@ fn count(n: u64) -> String {
     }
 }
 
-/// Why the expect strings did not match.
-fn mismatch_text(args: &Args) -> String {
-    let list = args.probe.expect_list();
-    if args.probe.expect.len() == 1 {
-        format!("unexpected response: {list} not found")
-    } else if args.probe.all {
-        format!("unexpected response: not all of {list} found")
-    } else {
-        format!("unexpected response: none of {list} found")
-    }
-}
-
 /// Adds the IMAP steps to the common result (greeting, TLS, certificate,
 /// time): failures and mismatches first, then the login and mailbox.
 pub fn compose(args: &Args, base: CheckResult, t: &Transcript) -> CheckResult {
@@ -380,7 +368,7 @@ pub fn compose(args: &Args, base: CheckResult, t: &Transcript) -> CheckResult {
     }
     if !args.probe.expect.is_empty() && !args.probe.expectation_met(t.received().as_bytes()) {
         state = state.worst(args.probe.mismatch);
-        front.push(mismatch_text(args));
+        front.push(args.probe.mismatch_text());
     }
     if let (Some(answer), false) = (&t.answer, args.probe.jail) {
         let last = answer.last().map(String::as_str).unwrap_or("");

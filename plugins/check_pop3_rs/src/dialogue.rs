@@ -5,117 +5,12 @@
 //! Commands carrying the password are never part of a message: errors name
 //! the step (`PASS`), not the line sent.
 
+pub use rsplugins::net::Failure;
 use rsplugins::net::{printable, LineStream, NetError};
-use rsplugins::state::State;
-use rsplugins::timeout::TimeoutSpec;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// How many characters of server text a message shows.
 pub const SHOWN: usize = 200;
-
-/// Why the dialogue stopped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// The connection failed; `during` says what was awaited when the error
-    /// itself does not.
-    Net {
-        error: NetError,
-        during: Option<String>,
-    },
-    /// The greeting is not `+OK`: a `-ERR` (`refused`) or not POP3 at all.
-    Greeting { reply: String, refused: bool },
-    /// The server answered a step with `-ERR`.
-    Rejected {
-        step: String,
-        verb: &'static str,
-        reply: String,
-    },
-}
-
-impl From<NetError> for Failure {
-    fn from(error: NetError) -> Self {
-        Failure::Net {
-            error,
-            during: None,
-        }
-    }
-}
-
-/// Server text removed from an error (`-j`).
-fn hide(error: &NetError) -> NetError {
-    match error {
-        NetError::Closed { .. } => NetError::Closed {
-            partial: String::new(),
-        },
-        NetError::Garbage { .. } => NetError::Garbage {
-            what: "(not shown)".to_string(),
-        },
-        other => other.clone(),
-    }
-}
-
-impl Failure {
-    /// A connection failure while `during` ("waiting for the reply to STAT").
-    pub fn net(error: NetError, during: &str) -> Failure {
-        Failure::Net {
-            error,
-            during: Some(during.to_string()),
-        }
-    }
-
-    /// The message; `jail` hides what the server said.
-    pub fn message(&self, jail: bool) -> String {
-        match self {
-            Failure::Net { error, during } => {
-                let error = if jail { hide(error) } else { error.clone() };
-                match (during, &error) {
-                    (Some(during), e) if !matches!(e, NetError::Timeout { .. }) => {
-                        format!("{error} while {during}")
-                    }
-                    _ => error.to_string(),
-                }
-            }
-            Failure::Greeting { refused: true, .. } if jail => {
-                "server not ready (-ERR greeting)".to_string()
-            }
-            Failure::Greeting { .. } if jail => "not a POP3 greeting".to_string(),
-            Failure::Greeting {
-                reply,
-                refused: true,
-            } => format!("server not ready: {reply}"),
-            Failure::Greeting { reply, .. } => format!("not a POP3 greeting: {reply}"),
-            Failure::Rejected { step, verb, .. } if jail => format!("{step} {verb}"),
-            Failure::Rejected { step, verb, reply } => format!("{step} {verb}: {reply}"),
-        }
-    }
-
-    /// The state: a time-out takes the `-t` state, a refused connection the
-    /// `-r` state, anything else is CRITICAL.
-    pub fn state(&self, timeout: &TimeoutSpec, refuse: State) -> State {
-        match self {
-            Failure::Net {
-                error: NetError::Timeout { .. },
-                ..
-            } => timeout.state,
-            Failure::Net {
-                error: NetError::Refused { .. },
-                ..
-            } => refuse,
-            _ => State::Critical,
-        }
-    }
-
-    /// Whether it is a time-out.
-    pub fn is_timeout(&self) -> bool {
-        matches!(
-            self,
-            Failure::Net {
-                error: NetError::Timeout { .. },
-                ..
-            }
-        )
-    }
-}
 
 /// The status of a reply line: `Some(true)` for `+OK`, `Some(false)` for
 /// `-ERR`, `None` for anything else.
@@ -151,10 +46,14 @@ pub async fn greeting<S: AsyncRead + AsyncWrite + Unpin>(
         Some(false) => Err(Failure::Greeting {
             reply,
             refused: true,
+            expected: "a POP3 greeting",
+            refusal: "-ERR",
         }),
         None => Err(Failure::Greeting {
             reply,
             refused: false,
+            expected: "a POP3 greeting",
+            refusal: "-ERR",
         }),
     }
 }
@@ -324,6 +223,8 @@ pub async fn read_answer<S: AsyncRead + AsyncWrite + Unpin>(
 mod tests {
     use super::*;
     use rsplugins::net::{Deadline, Limits};
+    use rsplugins::state::State;
+    use rsplugins::timeout::TimeoutSpec;
     use std::time::Duration;
     use tokio_test::io::Builder;
 
