@@ -25,6 +25,7 @@ pub mod timeout;
 #[cfg(feature = "tls")]
 pub mod tls;
 
+pub use clap;
 pub use error::CheckError;
 pub use perfdata::{Perfdata, Uom};
 pub use range::Range;

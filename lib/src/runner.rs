@@ -238,3 +238,38 @@ where
         Err(e) => exit_with(service, e.state, &e.message),
     }
 }
+
+/// Declares a plugin crate's entry points from its options type `$args`
+/// (which flattens [`CommonArgs`] as `common`): the [`PluginArgs`] impl,
+/// `pub fn command()` (the clap definition, for man pages and generated
+/// command definitions) and `pub fn main()` (what the binary calls).
+///
+/// `service = |args| ...` lets the options choose the service name.
+#[macro_export]
+macro_rules! plugin_entry {
+    ($args:ty, $service:expr, $check:path) => {
+        $crate::plugin_entry!($args, $service, $check, service = |_: &$args| None);
+    };
+    ($args:ty, $service:expr, $check:path, service = $choose:expr) => {
+        impl $crate::runner::PluginArgs for $args {
+            fn common(&self) -> &$crate::options::CommonArgs {
+                &self.common
+            }
+
+            fn service(&self) -> Option<&'static str> {
+                let choose: fn(&$args) -> Option<&'static str> = $choose;
+                choose(self)
+            }
+        }
+
+        /// The clap definition (for man pages and generated command definitions).
+        pub fn command() -> $crate::clap::Command {
+            <$args as $crate::clap::CommandFactory>::command()
+        }
+
+        /// Entry point of the binary.
+        pub fn main() -> ! {
+            $crate::runner::run::<$args, _>($service, $check)
+        }
+    };
+}

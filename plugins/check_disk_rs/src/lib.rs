@@ -16,10 +16,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use clap::{ArgAction, CommandFactory, Parser};
+use clap::{ArgAction, Parser};
 use regex::{Regex, RegexBuilder};
 use rsplugins::options::CommonArgs;
-use rsplugins::runner::{self, PluginArgs};
 use rsplugins::{CheckError, CheckResult};
 
 pub use evaluate::evaluate;
@@ -210,11 +209,7 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
-impl PluginArgs for Args {
-    fn common(&self) -> &CommonArgs {
-        &self.common
-    }
-}
+rsplugins::plugin_entry!(Args, SERVICE, check);
 
 /// The options, checked and compiled.
 #[derive(Debug, Clone)]
@@ -235,16 +230,6 @@ pub struct Settings {
     pub ignore_missing: bool,
     /// -v count.
     pub verbosity: u8,
-}
-
-/// The clap definition (for man pages and generated command definitions).
-pub fn command() -> clap::Command {
-    Args::command()
-}
-
-/// Entry point of the binary.
-pub fn main() -> ! {
-    runner::run::<Args, _>(SERVICE, check)
 }
 
 /// Validates, acquires and evaluates.

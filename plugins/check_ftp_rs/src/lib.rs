@@ -6,11 +6,10 @@ pub mod dialogue;
 
 use std::time::{Duration, Instant};
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use rsplugins::net::runtime::block_on;
 use rsplugins::net::{printable, AddressFamily, Deadline, Limits, NetError, ProbeArgs, Reply};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
-use rsplugins::runner::{self, PluginArgs};
 use rsplugins::tls::{require_tls_for_credentials, LoginArgs, Session, TlsArgs, TlsOptions};
 use rsplugins::{CheckError, CheckResult, State};
 
@@ -67,21 +66,7 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
-impl PluginArgs for Args {
-    fn common(&self) -> &CommonArgs {
-        &self.common
-    }
-}
-
-/// The clap definition (for man pages and generated command definitions).
-pub fn command() -> clap::Command {
-    Args::command()
-}
-
-/// Entry point of the binary.
-pub fn main() -> ! {
-    runner::run::<Args, _>(SERVICE, check)
-}
+rsplugins::plugin_entry!(Args, SERVICE, check);
 
 /// How TLS comes about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,11 +8,10 @@ pub mod quote;
 
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use rsplugins::net::runtime::block_on;
 use rsplugins::net::{printable, AddressFamily, Deadline, Limits, ProbeArgs};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
-use rsplugins::runner::{self, PluginArgs};
 use rsplugins::secret::Secret;
 use rsplugins::tls::{require_tls_for_credentials, LoginArgs, Session, TlsArgs, TlsOptions};
 use rsplugins::{CheckError, CheckResult, Perfdata, Range, State, Thresholds, Uom};
@@ -88,21 +87,7 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
-impl PluginArgs for Args {
-    fn common(&self) -> &CommonArgs {
-        &self.common
-    }
-}
-
-/// The clap definition (for man pages and generated command definitions).
-pub fn command() -> clap::Command {
-    Args::command()
-}
-
-/// Entry point of the binary.
-pub fn main() -> ! {
-    runner::run::<Args, _>(SERVICE, check)
-}
+rsplugins::plugin_entry!(Args, SERVICE, check);
 
 impl Args {
     /// The mailbox to count: --mailbox, else INBOX when thresholds are given.

@@ -1,11 +1,10 @@
 //! check_load_rs: the system load average, compatible with C check_load.
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use rsplugins::number::format_fixed;
 use rsplugins::options::{CommonArgs, ProcRootArgs};
 use rsplugins::procfs::{clock_ticks, LoadAvg, ProcFs};
 use rsplugins::range::{parse_list, Range};
-use rsplugins::runner::{self, PluginArgs};
 use rsplugins::{CheckError, CheckResult, Perfdata, State, Thresholds, Uom};
 
 /// Service name on the first output line.
@@ -63,11 +62,7 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
-impl PluginArgs for Args {
-    fn common(&self) -> &CommonArgs {
-        &self.common
-    }
-}
+rsplugins::plugin_entry!(Args, SERVICE, check);
 
 /// What was read from the system.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,16 +73,6 @@ pub struct LoadData {
     pub cpus: usize,
     /// Top processes by CPU: (percent, pid, command line).
     pub top: Vec<(f64, u32, String)>,
-}
-
-/// The clap definition (for man pages and generated command definitions).
-pub fn command() -> clap::Command {
-    Args::command()
-}
-
-/// Entry point of the binary.
-pub fn main() -> ! {
-    runner::run::<Args, _>(SERVICE, check)
 }
 
 /// Acquires and evaluates.

@@ -1,11 +1,10 @@
 //! check_mem_rs: memory really available to new work (the kernel's MemAvailable).
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use rsplugins::bytes::{human, used_level, FreeLimit};
 use rsplugins::number::format_fixed;
 use rsplugins::options::{CommonArgs, ProcRootArgs};
 use rsplugins::procfs::{MemInfo, ProcFs};
-use rsplugins::runner::{self, PluginArgs};
 use rsplugins::{CheckError, CheckResult, Perfdata, State, Uom};
 
 /// Service name on the first output line.
@@ -37,11 +36,7 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
-impl PluginArgs for Args {
-    fn common(&self) -> &CommonArgs {
-        &self.common
-    }
-}
+rsplugins::plugin_entry!(Args, SERVICE, check);
 
 /// Memory figures in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,16 +51,6 @@ pub struct Memory {
     pub cache: u64,
     /// Whether `available` had to be estimated (kernel before 3.14).
     pub estimated: bool,
-}
-
-/// The clap definition (for man pages and generated command definitions).
-pub fn command() -> clap::Command {
-    Args::command()
-}
-
-/// Entry point of the binary.
-pub fn main() -> ! {
-    runner::run::<Args, _>(SERVICE, check)
 }
 
 /// Acquires and evaluates.

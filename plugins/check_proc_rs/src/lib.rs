@@ -6,11 +6,10 @@ pub mod scan;
 
 use std::str::FromStr;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use rsplugins::number::format_fixed;
 use rsplugins::options::{CommonArgs, ProcRootArgs, ThresholdArgs};
 use rsplugins::procfs::Process;
-use rsplugins::runner::{self, PluginArgs};
 use rsplugins::{CheckError, CheckResult, Perfdata, State, Uom};
 
 pub use filter::{lookup_user, Filter, FilterArgs, Filters, Sys};
@@ -132,26 +131,12 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
-impl PluginArgs for Args {
-    fn common(&self) -> &CommonArgs {
-        &self.common
-    }
-
-    /// The metric's name (`RSS OK - ...`), as C check_procs prints it.
-    fn service(&self) -> Option<&'static str> {
-        Some(self.metric.name())
-    }
-}
-
-/// The clap definition (for man pages and generated command definitions).
-pub fn command() -> clap::Command {
-    Args::command()
-}
-
-/// Entry point of the binary.
-pub fn main() -> ! {
-    runner::run::<Args, _>(SERVICE, check)
-}
+rsplugins::plugin_entry!(
+    Args,
+    SERVICE,
+    check,
+    service = |args| Some(args.metric.name())
+);
 
 /// Validates, acquires and evaluates.
 pub fn check(args: Args) -> Result<CheckResult, CheckError> {
@@ -298,6 +283,7 @@ pub fn evaluate(args: &Args, filter: &Filter, data: &ProcData) -> CheckResult {
 mod tests {
     use super::*;
     use rsplugins::output::render_text;
+    use rsplugins::runner::PluginArgs;
 
     const SYS: Sys = Sys {
         uptime: 10_000.0,

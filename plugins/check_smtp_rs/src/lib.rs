@@ -5,13 +5,12 @@ pub mod dialogue;
 
 use std::time::Instant;
 
-use clap::{ArgAction, CommandFactory, Parser};
+use clap::{ArgAction, Parser};
 use regex::Regex;
 use rsplugins::clock::{now_epoch, rfc5322};
 use rsplugins::net::runtime::block_on;
 use rsplugins::net::{printable, AddressFamily, Deadline, Limits, NetError};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
-use rsplugins::runner::{self, PluginArgs};
 use rsplugins::secret::Secret;
 use rsplugins::tls::{require_tls_for_credentials, Session, TlsArgs};
 use rsplugins::{CheckError, CheckResult, State};
@@ -115,21 +114,7 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
-impl PluginArgs for Args {
-    fn common(&self) -> &CommonArgs {
-        &self.common
-    }
-}
-
-/// The clap definition (for man pages and generated command definitions).
-pub fn command() -> clap::Command {
-    Args::command()
-}
-
-/// Entry point of the binary.
-pub fn main() -> ! {
-    runner::run::<Args, _>(SERVICE, check)
-}
+rsplugins::plugin_entry!(Args, SERVICE, check);
 
 /// One reported step of the dialogue.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,11 +7,10 @@ pub mod ident;
 
 use std::time::{Duration, Instant};
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use rsplugins::net::runtime::block_on;
 use rsplugins::net::{connect, AddressFamily, Deadline, LineStream, Stream};
 use rsplugins::options::{CommonArgs, ThresholdArgs};
-use rsplugins::runner::{self, PluginArgs};
 use rsplugins::{CheckError, CheckResult, Perfdata, State};
 
 use ident::{Exchange, Failure};
@@ -80,21 +79,7 @@ pub struct Args {
     pub positional: Vec<String>,
 }
 
-impl PluginArgs for Args {
-    fn common(&self) -> &CommonArgs {
-        &self.common
-    }
-}
-
-/// The clap definition (for man pages and generated command definitions).
-pub fn command() -> clap::Command {
-    Args::command()
-}
-
-/// Entry point of the binary.
-pub fn main() -> ! {
-    runner::run::<Args, _>(SERVICE, check)
-}
+rsplugins::plugin_entry!(Args, SERVICE, check);
 
 /// The host and port from `-H`/`-p` or, as in C, from the words after the
 /// options: the host when `-H` is missing, then the port when `-p` is.

@@ -1,11 +1,10 @@
 //! check_swap_rs: free swap space, compatible with C check_swap.
 
-use clap::{ArgAction, CommandFactory, Parser};
+use clap::{ArgAction, Parser};
 use rsplugins::bytes::{human, used_level, FreeLimit};
 use rsplugins::number::format_fixed;
 use rsplugins::options::{CommonArgs, ProcRootArgs};
 use rsplugins::procfs::ProcFs;
-use rsplugins::runner::{self, PluginArgs};
 use rsplugins::{CheckError, CheckResult, Perfdata, State, Uom};
 
 /// Service name on the first output line.
@@ -50,11 +49,7 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
-impl PluginArgs for Args {
-    fn common(&self) -> &CommonArgs {
-        &self.common
-    }
-}
+rsplugins::plugin_entry!(Args, SERVICE, check);
 
 /// One swap area (or the sum of all), in bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,16 +60,6 @@ pub struct SwapArea {
     pub total: u64,
     /// Free bytes.
     pub free: u64,
-}
-
-/// The clap definition (for man pages and generated command definitions).
-pub fn command() -> clap::Command {
-    Args::command()
-}
-
-/// Entry point of the binary.
-pub fn main() -> ! {
-    runner::run::<Args, _>(SERVICE, check)
 }
 
 /// Acquires and evaluates.

@@ -3,11 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use rsplugins::net::runtime::block_on;
 use rsplugins::net::{printable, AddressFamily, Deadline, Limits, NetError, ProbeArgs};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
-use rsplugins::runner::{self, PluginArgs};
 use rsplugins::tls::{Session, TlsArgs};
 use rsplugins::{CheckError, CheckResult};
 
@@ -45,21 +44,7 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
-impl PluginArgs for Args {
-    fn common(&self) -> &CommonArgs {
-        &self.common
-    }
-}
-
-/// The clap definition (for man pages and generated command definitions).
-pub fn command() -> clap::Command {
-    Args::command()
-}
-
-/// Entry point of the binary.
-pub fn main() -> ! {
-    runner::run::<Args, _>(SERVICE, check)
-}
+rsplugins::plugin_entry!(Args, SERVICE, check);
 
 /// What the exchange gave.
 #[derive(Debug, Clone, PartialEq)]
