@@ -76,6 +76,7 @@ pub struct Peer {
     /// The port it listens on (127.0.0.1).
     pub port: u16,
     received: Arc<Mutex<Vec<String>>>,
+    sni: Arc<Mutex<Option<String>>>,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -96,6 +97,8 @@ impl Peer {
         let port = listener.local_addr().expect("local addr").port();
         let received = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&received);
+        let sni = Arc::new(Mutex::new(None));
+        let sni_seen = Arc::clone(&sni);
         let handle = std::thread::spawn(move || {
             let Ok((stream, _)) = listener.accept() else {
                 return;
@@ -103,16 +106,17 @@ impl Peer {
             let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
             let mut conn = Conn::Plain(stream);
             if implicit {
-                match upgrade(conn, leaf.as_ref()) {
+                match upgrade(conn, leaf.as_ref(), &sni_seen) {
                     Some(c) => conn = c,
                     None => return,
                 }
             }
-            play(conn, &steps, leaf.as_ref(), &log);
+            play(conn, &steps, leaf.as_ref(), &log, &sni_seen);
         });
         Peer {
             port,
             received,
+            sni,
             handle: Some(handle),
         }
     }
@@ -120,6 +124,11 @@ impl Peer {
     /// The lines the client sent so far.
     pub fn received(&self) -> Vec<String> {
         self.received.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    /// The server name the client sent in its TLS handshake (SNI), if any.
+    pub fn sni(&self) -> Option<String> {
+        self.sni.lock().ok().and_then(|s| s.clone())
     }
 
     /// Waits for the script to end and returns what the client sent.
@@ -131,7 +140,7 @@ impl Peer {
     }
 }
 
-fn upgrade(conn: Conn, leaf: Option<&Leaf>) -> Option<Conn> {
+fn upgrade(conn: Conn, leaf: Option<&Leaf>, sni: &Mutex<Option<String>>) -> Option<Conn> {
     let Conn::Plain(tcp) = conn else {
         return Some(conn);
     };
@@ -145,6 +154,9 @@ fn upgrade(conn: Conn, leaf: Option<&Leaf>) -> Option<Conn> {
         if tls.conn.complete_io(&mut tls.sock).is_err() {
             return None;
         }
+    }
+    if let Ok(mut seen) = sni.lock() {
+        *seen = tls.conn.server_name().map(str::to_string);
     }
     Some(Conn::Tls(Box::new(tls)))
 }
@@ -165,7 +177,13 @@ fn read_line(conn: &mut Conn) -> Option<String> {
     Some(String::from_utf8_lossy(&line).into_owned())
 }
 
-fn play(mut conn: Conn, steps: &[Step], leaf: Option<&Leaf>, log: &Mutex<Vec<String>>) {
+fn play(
+    mut conn: Conn,
+    steps: &[Step],
+    leaf: Option<&Leaf>,
+    log: &Mutex<Vec<String>>,
+    sni: &Mutex<Option<String>>,
+) {
     let record = |line: String| {
         if let Ok(mut l) = log.lock() {
             l.push(line);
@@ -215,7 +233,7 @@ fn play(mut conn: Conn, steps: &[Step], leaf: Option<&Leaf>, log: &Mutex<Vec<Str
                     std::thread::sleep(*pause);
                 }
             }
-            Step::StartTls => match upgrade(conn, leaf) {
+            Step::StartTls => match upgrade(conn, leaf, sni) {
                 Some(c) => conn = c,
                 None => return,
             },

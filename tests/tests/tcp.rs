@@ -370,3 +370,27 @@ fn tls_1_2_servers_are_spoken_to() {
             ", TLSv1.2 [220 old tls], cert localhost 365 days left",
         ));
 }
+
+#[test]
+fn sni_is_the_host_name_or_the_one_given() {
+    let pki = TestPki::new();
+    let leaf = pki.localhost();
+    let peer = Peer::spawn_tls(&leaf, true, vec![]);
+    plugin("check_tcp_rs")
+        .args(["-H", "localhost", "-4", "-p", &peer.port.to_string(), "-S"])
+        .assert()
+        .code(0);
+    assert_eq!(peer.sni().as_deref(), Some("localhost"));
+
+    let peer = Peer::spawn_tls(&leaf, true, vec![]);
+    tcp(peer.port)
+        .args(["-S", "--sni", "mail.example.test"])
+        .assert()
+        .code(0);
+    assert_eq!(peer.sni().as_deref(), Some("mail.example.test"));
+
+    // An address is no server name: none is sent (RFC 6066).
+    let peer = Peer::spawn_tls(&leaf, true, vec![]);
+    tcp(peer.port).arg("-S").assert().code(0);
+    assert_eq!(peer.sni(), None);
+}
