@@ -121,6 +121,16 @@ impl Failure {
         }
     }
 
+    /// The state of a failed goodbye (QUIT, LOGOUT): the check itself
+    /// succeeded, so WARNING, unless the server went silent (the `-t` state).
+    pub fn closing_state(&self, timeout: &TimeoutSpec) -> State {
+        if self.is_timeout() {
+            timeout.state
+        } else {
+            State::Warning
+        }
+    }
+
     /// Whether it is a time-out.
     pub fn is_timeout(&self) -> bool {
         matches!(
@@ -189,5 +199,7 @@ mod tests {
         let refused = Failure::from(NetError::Refused { target: "x".into() });
         assert_eq!(refused.state(&timeout, State::Ok), State::Ok);
         assert_eq!(greeting(true).state(&timeout, State::Ok), State::Critical);
+        assert_eq!(t.closing_state(&timeout), State::Unknown);
+        assert_eq!(greeting(false).closing_state(&timeout), State::Warning);
     }
 }

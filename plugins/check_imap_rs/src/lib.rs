@@ -14,7 +14,7 @@ use rsplugins::net::{printable, AddressFamily, Deadline, Limits, ProbeArgs};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::secret::Secret;
 use rsplugins::tls::{require_tls_for_credentials, LoginArgs, Session, TlsArgs, TlsOptions};
-use rsplugins::{CheckError, CheckResult, Perfdata, Range, State, Thresholds, Uom};
+use rsplugins::{CheckError, CheckResult, Perfdata, Range, Thresholds, Uom};
 
 use dialogue::{Failure, Tags, SHOWN};
 
@@ -375,12 +375,7 @@ pub fn compose(args: &Args, base: CheckResult, t: &Transcript) -> CheckResult {
         );
     }
     if let Some(f) = &t.logout {
-        let logout_state = if f.is_timeout() {
-            timeout.state
-        } else {
-            State::Warning
-        };
-        state = state.worst(logout_state);
+        state = state.worst(f.closing_state(&timeout));
         back.push(f.message(args.probe.jail));
     }
     let mut parts = front;
@@ -398,6 +393,7 @@ pub fn compose(args: &Args, base: CheckResult, t: &Transcript) -> CheckResult {
 mod tests {
     use super::*;
     use rsplugins::net::NetError;
+    use rsplugins::State;
 
     fn args(extra: &[&str]) -> Args {
         let mut argv = vec!["check_imap_rs", "-H", "127.0.0.1"];

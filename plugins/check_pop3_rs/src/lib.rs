@@ -13,7 +13,7 @@ use rsplugins::net::{printable, AddressFamily, Deadline, Limits, ProbeArgs};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::secret::Secret;
 use rsplugins::tls::{require_tls_for_credentials, LoginArgs, Session, TlsArgs, TlsOptions};
-use rsplugins::{CheckError, CheckResult, Perfdata, Range, State, Thresholds, Uom};
+use rsplugins::{CheckError, CheckResult, Perfdata, Range, Thresholds, Uom};
 
 use dialogue::{Failure, Maildrop, SHOWN};
 
@@ -304,12 +304,7 @@ pub fn compose(args: &Args, base: CheckResult, t: &Transcript) -> CheckResult {
         result.perf(Perfdata::new("size", m.octets as f64, Uom::Bytes).min(0.0));
     }
     if let Some(q) = &t.quit {
-        let quit_state = if q.is_timeout() {
-            timeout.state
-        } else {
-            State::Warning
-        };
-        state = state.worst(quit_state);
+        state = state.worst(q.closing_state(&timeout));
         back.push(q.message(args.probe.jail));
     }
     let mut parts = front;
@@ -327,6 +322,7 @@ pub fn compose(args: &Args, base: CheckResult, t: &Transcript) -> CheckResult {
 mod tests {
     use super::*;
     use rsplugins::net::NetError;
+    use rsplugins::State;
 
     fn args(extra: &[&str]) -> Args {
         let mut argv = vec!["check_pop3_rs", "-H", "127.0.0.1"];
