@@ -209,15 +209,16 @@ where
     let argv: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let program = A::command().get_name().to_string();
+    // Built once: the clap definition is the largest start-up cost after exec.
+    let command = A::command().args_override_self(true);
+    let program = command.get_name().to_string();
     let argv = match extra_opts::expand(argv, &program) {
         Ok(argv) => argv,
         Err(e) => exit_with(service, State::Unknown, &e.to_string()),
     };
-    // A later single-value option replaces an earlier one, so the command
-    // line overrides what --extra-opts put first.
-    let parsed = A::command()
-        .args_override_self(true)
+    // args_override_self: a later single-value option replaces an earlier
+    // one, so the command line overrides what --extra-opts put first.
+    let parsed = command
         .try_get_matches_from(argv)
         .and_then(|matches| A::from_arg_matches(&matches));
     let args = match parsed {
