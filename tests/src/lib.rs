@@ -36,6 +36,21 @@ pub fn plugin(name: &str) -> Command {
     cmd
 }
 
+/// `name` pointed at a scripted peer: `-H 127.0.0.1 -p PORT`.
+pub fn plugin_on(name: &str, port: u16) -> Command {
+    let mut cmd = plugin(name);
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    cmd
+}
+
+/// Runs `cmd` and asserts it ended within `limit` (hostile-peer tests).
+pub fn within(limit: std::time::Duration, cmd: &mut Command) -> assert_cmd::assert::Assert {
+    let start = std::time::Instant::now();
+    let assert = cmd.assert();
+    assert!(start.elapsed() < limit, "took {:?}", start.elapsed());
+    assert
+}
+
 /// The directory holding the test fixtures.
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")

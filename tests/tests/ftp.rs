@@ -1,27 +1,17 @@
 //! check_ftp_rs against scripted peers (normal, TLS and hostile) and, when
 //! the testbed is up, against vsftpd, side by side with C check_ftp.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use predicates::prelude::*;
 use rsplugins_tests::peer::{closed_port, send, Peer, Step};
 use rsplugins_tests::pki::TestPki;
-use rsplugins_tests::{plugin, testbed};
+use rsplugins_tests::{plugin, plugin_on, testbed, within};
 
 const GREETING: &str = "220 rsplugins FTP ready\r\n";
 
 fn ftp(port: u16) -> assert_cmd::Command {
-    let mut cmd = plugin("check_ftp_rs");
-    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-    cmd
-}
-
-/// Runs and asserts the plugin ended within `limit`.
-fn within(limit: Duration, cmd: &mut assert_cmd::Command) -> assert_cmd::assert::Assert {
-    let start = Instant::now();
-    let assert = cmd.assert();
-    assert!(start.elapsed() < limit, "took {:?}", start.elapsed());
-    assert
+    plugin_on("check_ftp_rs", port)
 }
 
 /// Greeting, then QUIT answered with 221.

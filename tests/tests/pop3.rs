@@ -2,27 +2,17 @@
 //! testbed is up, against dovecot and the C check_pop.
 
 use std::io::{BufRead, BufReader, Write};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use predicates::prelude::*;
 use rsplugins_tests::peer::{closed_port, send, Peer, Step};
 use rsplugins_tests::pki::TestPki;
-use rsplugins_tests::{plugin, testbed};
+use rsplugins_tests::{plugin, plugin_on, testbed, within};
 
 const GREETING: &str = "+OK Dovecot (Debian) ready.\r\n";
 
 fn pop3(port: u16) -> assert_cmd::Command {
-    let mut cmd = plugin("check_pop3_rs");
-    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-    cmd
-}
-
-/// Runs and asserts the plugin ended within `limit`.
-fn within(limit: Duration, cmd: &mut assert_cmd::Command) -> assert_cmd::assert::Assert {
-    let start = Instant::now();
-    let assert = cmd.assert();
-    assert!(start.elapsed() < limit, "took {:?}", start.elapsed());
-    assert
+    plugin_on("check_pop3_rs", port)
 }
 
 fn stdout(assert: &assert_cmd::assert::Assert) -> String {

@@ -1,12 +1,12 @@
 //! check_smtp_rs against scripted peers (normal and hostile) and, when the
 //! testbed is up, against the real postfix.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use predicates::prelude::*;
 use rsplugins_tests::peer::{closed_port, send, Peer, Step};
 use rsplugins_tests::pki::TestPki;
-use rsplugins_tests::{plugin, testbed};
+use rsplugins_tests::{plugin, testbed, within};
 
 const EHLO_REPLY: &str =
     "250-mx.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n";
@@ -23,13 +23,6 @@ fn smtp(port: u16) -> assert_cmd::Command {
         "probe.test",
     ]);
     cmd
-}
-
-fn within(limit: Duration, cmd: &mut assert_cmd::Command) -> assert_cmd::assert::Assert {
-    let start = Instant::now();
-    let assert = cmd.assert();
-    assert!(start.elapsed() < limit, "took {:?}", start.elapsed());
-    assert
 }
 
 fn greeting_ehlo_quit(ehlo: &str) -> Vec<Step> {

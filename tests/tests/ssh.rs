@@ -1,26 +1,16 @@
 //! check_ssh_rs against scripted peers (normal and hostile) and, when the
 //! testbed is up, against sshd, side by side with C check_ssh.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use predicates::prelude::*;
 use rsplugins_tests::peer::{closed_port, send, Peer, Step};
-use rsplugins_tests::{plugin, testbed};
+use rsplugins_tests::{plugin, plugin_on, testbed, within};
 
 const OPENSSH: &str = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\r\n";
 
 fn ssh(port: u16) -> assert_cmd::Command {
-    let mut cmd = plugin("check_ssh_rs");
-    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-    cmd
-}
-
-/// Runs and asserts the plugin ended within `limit`.
-fn within(limit: Duration, cmd: &mut assert_cmd::Command) -> assert_cmd::assert::Assert {
-    let start = Instant::now();
-    let assert = cmd.assert();
-    assert!(start.elapsed() < limit, "took {:?}", start.elapsed());
-    assert
+    plugin_on("check_ssh_rs", port)
 }
 
 /// The identification, then read the client's.

@@ -1,24 +1,14 @@
 //! check_tcp_rs against scripted peers: normal and hostile.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use predicates::prelude::*;
 use rsplugins_tests::peer::{closed_port, send, Peer, Step};
 use rsplugins_tests::pki::TestPki;
-use rsplugins_tests::plugin;
+use rsplugins_tests::{plugin, plugin_on, within};
 
 fn tcp(port: u16) -> assert_cmd::Command {
-    let mut cmd = plugin("check_tcp_rs");
-    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-    cmd
-}
-
-/// Runs and asserts the plugin ended within `limit`.
-fn within(limit: Duration, cmd: &mut assert_cmd::Command) -> assert_cmd::assert::Assert {
-    let start = Instant::now();
-    let assert = cmd.assert();
-    assert!(start.elapsed() < limit, "took {:?}", start.elapsed());
-    assert
+    plugin_on("check_tcp_rs", port)
 }
 
 #[test]
