@@ -51,11 +51,6 @@ pub fn within(limit: std::time::Duration, cmd: &mut Command) -> assert_cmd::asse
     assert
 }
 
-/// The directory holding the test fixtures.
-pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
 pub mod peer;
 pub mod pki;
 

@@ -104,16 +104,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineStream<S> {
         }
     }
 
-    /// The wrapped stream (for TLS facts).
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// Bytes received so far.
-    pub fn bytes_read(&self) -> usize {
-        self.read_total
-    }
-
     /// The stream back, for a TLS upgrade. Fails when the peer already sent
     /// more: bytes after a STARTTLS reply would otherwise be taken as if they
     /// came over TLS (the STARTTLS command-injection flaw).
