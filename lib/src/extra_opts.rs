@@ -21,6 +21,10 @@ const DEFAULT_FILES: &[&str] = &[
     "/etc/opt/nagios-plugins.ini",
 ];
 
+/// The most an ini file may hold: far more than any real one, and a bound
+/// on what `--extra-opts=@/dev/zero` can make us read.
+const FILE_LIMIT: usize = 1024 * 1024;
+
 /// File names looked for in each directory of `NAGIOS_CONFIG_PATH`.
 const CONFIG_PATH_NAMES: &[&str] = &[
     "plugins.ini",
@@ -118,7 +122,7 @@ fn read_spec(spec: &str, plugin: &str) -> Result<Vec<String>, ExtraOptsError> {
         Some(f) if !f.is_empty() => PathBuf::from(f),
         _ => default_file().ok_or(ExtraOptsError::NoDefaultFile)?,
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| ExtraOptsError::Read {
+    let text = crate::userfile::read_text(&path, FILE_LIMIT).map_err(|e| ExtraOptsError::Read {
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;

@@ -4,6 +4,7 @@
 //! [`CheckResult`]; everything else (states, ranges, perfdata, output, exit
 //! codes, timeouts, signals, secrets, `--extra-opts`) lives here, once.
 
+pub mod argv;
 pub mod bytes;
 pub mod clock;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod thresholds;
 pub mod timeout;
 #[cfg(feature = "tls")]
 pub mod tls;
+pub mod userfile;
 
 pub use clap;
 pub use error::CheckError;

@@ -54,7 +54,7 @@ pub struct NetArgs {
     pub hostname: String,
 
     /// Port number (default: the protocol's)
-    #[arg(short = 'p', long = "port", value_name = "INTEGER")]
+    #[arg(short = 'p', long = "port", value_name = "INTEGER", value_parser = parse_port)]
     pub port: Option<u16>,
 
     /// Use IPv4 only
@@ -64,6 +64,15 @@ pub struct NetArgs {
     /// Use IPv6 only
     #[arg(short = '6', long = "use-ipv6")]
     pub use_ipv6: bool,
+}
+
+/// A TCP or UDP port as the C plugins accept it: 1 to 65535 (0 is refused,
+/// as C's `is_intpos` does).
+pub fn parse_port(text: &str) -> Result<u16, String> {
+    match text.trim().parse::<u32>() {
+        Ok(port @ 1..=65535) => Ok(port as u16),
+        _ => Err("a port is a number from 1 to 65535".to_string()),
+    }
 }
 
 /// Where local plugins read the kernel's files; only tests point it elsewhere.
@@ -173,5 +182,11 @@ mod tests {
         assert!(Demo::try_parse_from(["demo", "-H", "x", "-w", "2:1"]).is_err());
         assert!(Demo::try_parse_from(["demo", "-H", "x", "-t", "0"]).is_err());
         assert!(Demo::try_parse_from(["demo", "-H", "x", "-p", "70000"]).is_err());
+        assert!(Demo::try_parse_from(["demo", "-H", "x", "-p", "0"]).is_err());
+        assert_eq!(parse_port("65535"), Ok(65535));
+        assert_eq!(
+            parse_port("0"),
+            Err("a port is a number from 1 to 65535".into())
+        );
     }
 }

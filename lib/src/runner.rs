@@ -8,13 +8,14 @@
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use clap::error::ErrorKind;
 use clap::Parser;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
+use crate::argv;
 use crate::error::CheckError;
 use crate::extra_opts;
 use crate::options::CommonArgs;
@@ -102,28 +103,42 @@ fn ending_signals() -> SigSet {
     set
 }
 
+/// When the check must end and in which state: set from a first look at the
+/// command line before any file is read, then from the parsed options.
+static DEADLINE: Mutex<Option<(Instant, TimeoutSpec)>> = Mutex::new(None);
+
+/// How often the supervisor looks whether the deadline moved.
+const SUPERVISOR_TICK: Duration = Duration::from_millis(100);
+
+fn set_deadline(start: Instant, timeout: TimeoutSpec) {
+    let mut deadline = DEADLINE.lock().unwrap_or_else(|e| e.into_inner());
+    *deadline = Some((start + timeout.duration(), timeout));
+}
+
 /// Waits for an ending signal or the deadline in a thread of its own, so a
-/// check blocked in any call (DNS, connect, statvfs) still ends on time.
+/// check blocked in any call (DNS, connect, statvfs, opening a FIFO) still
+/// ends on time.
 ///
 /// The signals are blocked in every thread (the mask is inherited) and taken
 /// synchronously here: no async-signal-safety concerns, no lost signal.
-fn start_supervisor(service: &'static str, timeout: TimeoutSpec, signals: SigSet) {
+fn start_supervisor(service: &'static str, signals: SigSet) {
     let spawned = std::thread::Builder::new()
         .name("supervisor".into())
-        .spawn(move || {
-            let deadline = std::time::Instant::now() + timeout.duration();
-            loop {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
-                if left.is_zero() {
-                    exit_with(service, timeout.state, &timeout.message());
-                }
-                if let Some(signal) = wait_signal(&signals, left) {
-                    exit_with(
-                        service,
-                        State::Unknown,
-                        &format!("Plugin received {signal}, ending"),
-                    );
-                }
+        .spawn(move || loop {
+            let Some((deadline, timeout)) = *DEADLINE.lock().unwrap_or_else(|e| e.into_inner())
+            else {
+                exit_with(service, State::Unknown, "time-out not armed");
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                exit_with(service_or(service), timeout.state, &timeout.message());
+            }
+            if let Some(signal) = wait_signal(&signals, left.min(SUPERVISOR_TICK)) {
+                exit_with(
+                    service_or(service),
+                    State::Unknown,
+                    &format!("Plugin received {signal}, ending"),
+                );
             }
         });
     if let Err(e) = spawned {
@@ -195,6 +210,37 @@ where
     A: PluginArgs,
     F: FnOnce(A) -> Result<CheckResult, CheckError>,
 {
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    run_from(service, argv, check)
+}
+
+/// The clap definition as every plugin parses it: getopt_long's habits
+/// (unambiguous abbreviations of long options; an option's value is the next
+/// word whatever it looks like, so `-t -5` and `-P --pw` reach the value's
+/// own check) and later options overriding earlier ones.
+pub fn prepare_command(command: clap::Command) -> clap::Command {
+    command
+        .args_override_self(true)
+        .infer_long_args(true)
+        .mut_args(|arg| {
+            if argv::takes_one_value(&arg) {
+                arg.allow_hyphen_values(true)
+            } else {
+                arg
+            }
+        })
+}
+
+/// [`run`] on the given argv (program name first), for programs that are
+/// not started under their plugin name (a multi-call binary, a handler).
+pub fn run_from<A, F>(service: &'static str, argv: Vec<String>, check: F) -> !
+where
+    A: PluginArgs,
+    F: FnOnce(A) -> Result<CheckResult, CheckError>,
+{
+    let start = Instant::now();
     install_panic_hook(service);
     let signals = ending_signals();
     // Block before any other thread exists so every thread inherits the mask.
@@ -206,18 +252,21 @@ where
         );
     }
 
-    let argv: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
     // Built once: the clap definition is the largest start-up cost after exec.
-    let command = A::command().args_override_self(true);
+    let command = prepare_command(A::command());
+    // A first look, before any file is opened: the time-out and the signals
+    // are armed, secrets are masked and the output format is known even if
+    // --extra-opts or a file: secret blocks or the parse fails.
+    set_deadline(start, first_look(&command, &argv));
+    start_supervisor(service, signals);
+
     let program = command.get_name().to_string();
     let argv = match extra_opts::expand(argv, &program) {
         Ok(argv) => argv,
         Err(e) => exit_with(service, State::Unknown, &e.to_string()),
     };
-    // args_override_self: a later single-value option replaces an earlier
-    // one, so the command line overrides what --extra-opts put first.
+    // The ini file may have brought secrets, a format and a time-out of its own.
+    set_deadline(start, first_look(&command, &argv));
     let parsed = command
         .try_get_matches_from(argv)
         .and_then(|matches| A::from_arg_matches(&matches));
@@ -229,7 +278,7 @@ where
     let _ = FORMAT.set(common.output_format);
     let service = args.service().unwrap_or(service);
     let _ = SERVICE.set(service);
-    start_supervisor(service, common.timeout, signals);
+    set_deadline(start, common.timeout);
 
     match check(args) {
         Ok(result) => finish(
@@ -238,6 +287,27 @@ where
         ),
         Err(e) => exit_with(service, e.state, &e.message),
     }
+}
+
+/// Registers the raw values of secret options, takes the output format and
+/// returns the time budget, from `argv` before it is parsed.
+fn first_look(command: &clap::Command, argv: &[String]) -> TimeoutSpec {
+    let mut timeout = TimeoutSpec::default();
+    for (arg, value) in argv::option_values(command, argv) {
+        if argv::is_secret(arg) {
+            // env: and file: name where the secret is, not the secret.
+            if !value.starts_with("env:") && !value.starts_with("file:") {
+                secret::register(value.strip_prefix("literal:").unwrap_or(&value));
+            }
+        } else if arg.get_id() == "timeout" {
+            timeout = value.parse().unwrap_or_default();
+        } else if arg.get_id() == "output_format" {
+            if let Ok(format) = value.parse() {
+                let _ = FORMAT.set(format);
+            }
+        }
+    }
+    timeout
 }
 
 /// Declares a plugin crate's entry points from its options type `$args`

@@ -17,10 +17,22 @@ use std::sync::Mutex;
 
 const MASK: &str = "********";
 
+/// The most a `file:` secret's first line may hold.
+const FILE_LIMIT: usize = 64 * 1024;
+
 static REGISTERED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-/// Remembers `value` so that [`redact`] hides it from every output.
+/// Remembers `value` so that [`redact`] hides it from every output, in the
+/// forms we may send it in as well: as is and base64-encoded (AUTH LOGIN).
+/// A protocol that sends it in another encoding registers that form too.
 pub fn register(value: &str) {
+    register_form(value);
+    register_form(&base64(value.as_bytes()));
+}
+
+/// Remembers one encoded form of a secret (an AUTH PLAIN payload, an IMAP
+/// quoted string) as it goes on the wire, so an echo of it is masked too.
+pub fn register_form(value: &str) {
     if value.is_empty() {
         return;
     }
@@ -30,6 +42,28 @@ pub fn register(value: &str) {
         // Longest first, so a secret that contains another is masked whole.
         list.sort_by_key(|v| std::cmp::Reverse(v.len()));
     }
+}
+
+/// Standard base64 with padding (RFC 4648), what SASL mechanisms send.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// Replaces every registered secret in `text` by a mask.
@@ -108,11 +142,12 @@ impl FromStr for Secret {
         let value = if let Some(name) = spec.strip_prefix("env:") {
             std::env::var(name).map_err(|_| SecretError::MissingEnv(name.to_string()))?
         } else if let Some(path) = spec.strip_prefix("file:") {
-            let content = std::fs::read_to_string(path).map_err(|e| SecretError::File {
-                path: path.to_string(),
-                reason: e.to_string(),
-            })?;
-            content.lines().next().unwrap_or("").to_string()
+            crate::userfile::read_first_line(std::path::Path::new(path), FILE_LIMIT).map_err(
+                |e| SecretError::File {
+                    path: path.to_string(),
+                    reason: e.to_string(),
+                },
+            )?
         } else if let Some(text) = spec.strip_prefix("literal:") {
             text.to_string()
         } else {
@@ -169,6 +204,23 @@ mod tests {
             redact("login failed for pass sw0rdfish-never!"),
             "login failed for pass ********!"
         );
+    }
+
+    #[test]
+    fn encoded_forms_are_masked() {
+        assert_eq!(base64(b"\0monitor\0Secr3tPW"), "AG1vbml0b3IAU2VjcjN0UFc=");
+        assert_eq!(base64(b"ab"), "YWI=");
+        let _s: Secret = "B64-only-pw".parse().unwrap();
+        let echoed = format!("334 {}", base64(b"B64-only-pw"));
+        assert_eq!(redact(&echoed), "334 ********");
+        register_form("\"quoted\\form\"");
+        assert_eq!(redact("a \"quoted\\form\" b"), "a ******** b");
+    }
+
+    #[test]
+    fn a_file_secret_is_read_bounded() {
+        let err = "file:/dev/zero".parse::<Secret>().unwrap_err();
+        assert!(err.to_string().contains("larger than 64 KiB"), "{err}");
     }
 
     #[test]

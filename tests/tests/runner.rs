@@ -218,3 +218,174 @@ fn missing_required_options_are_named_on_the_first_line() {
             "TCP UNKNOWN - invalid command line: the following required arguments were not provided: --port <INTEGER>\n",
         ));
 }
+
+/// A FIFO nobody writes to: opening it blocks, as a file on a hung mount does.
+fn fifo(dir: &tempfile::TempDir) -> String {
+    let path = dir.path().join("blocked");
+    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn a_file_that_blocks_is_ended_by_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = fifo(&dir);
+    let start = Instant::now();
+    plugin("check_load_rs")
+        .args([&format!("--extra-opts=@{fifo}"), "-t", "1"])
+        .assert()
+        .code(2)
+        .stdout("LOAD CRITICAL - Plugin timed out after 1 seconds\n");
+    fixture()
+        .args(["--secret", &format!("file:{fifo}"), "-t", "1:UNKNOWN"])
+        .assert()
+        .code(3)
+        .stdout("FIXTURE UNKNOWN - Plugin timed out after 1 seconds\n");
+    assert!(
+        start.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn sigterm_ends_a_plugin_blocked_on_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = fifo(&dir);
+    let child = std::process::Command::new(rsplugins_tests::binary("fixture_plugin"))
+        .args(["--secret", &format!("file:{fifo}"), "-t", "30"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "FIXTURE UNKNOWN - Plugin received SIGTERM, ending\n"
+    );
+}
+
+#[test]
+fn endless_files_are_read_with_a_bound() {
+    plugin("check_load_rs")
+        .arg("--extra-opts=@/dev/zero")
+        .assert()
+        .code(3)
+        .stdout("LOAD UNKNOWN - --extra-opts: cannot read /dev/zero: larger than 1024 KiB\n");
+    fixture()
+        .args(["--secret", "file:/dev/zero"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(
+            "cannot read secret file /dev/zero: larger than 64 KiB",
+        ));
+}
+
+#[test]
+fn a_secret_may_look_like_an_option_and_is_never_echoed() {
+    for pw in ["--s3cr3tPW", "-s3cr3tPW"] {
+        fixture()
+            .args(["--secret", pw])
+            .assert()
+            .code(0)
+            .stdout("FIXTURE OK - logged in with ********\npassword was ********\n");
+        // A usage error elsewhere on the line never shows the secret.
+        fixture()
+            .args(["--secret", pw, "--no-such-option"])
+            .assert()
+            .code(3)
+            .stdout(predicate::str::contains("s3cr3tPW").not());
+    }
+    // A misplaced secret (no option before it) is masked in the error as well.
+    fixture()
+        .args(["--secret", "Hunter2-pw", "--sleep", "x", "Hunter2-pw"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("Hunter2-pw").not());
+    // Its base64 form (what AUTH LOGIN sends) is masked too.
+    fixture()
+        .args(["--secret", "Secr3tPW", "--fail", "U2VjcjN0UFc="])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("U2VjcjN0UFc=").not());
+}
+
+#[test]
+fn long_options_may_be_abbreviated_as_getopt_allows() {
+    plugin("check_load_rs")
+        .args([
+            "--warn",
+            "900,900,900",
+            "--crit",
+            "999,999,999",
+            "--time",
+            "5",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("LOAD OK - "));
+    // An ambiguous abbreviation is a usage error (--ver: --verbose or --version).
+    fixture()
+        .arg("--ver")
+        .assert()
+        .code(3)
+        .stdout(predicate::str::starts_with(
+            "FIXTURE UNKNOWN - invalid command line:",
+        ));
+}
+
+#[test]
+fn a_value_that_starts_with_a_dash_gets_its_own_reason() {
+    fixture()
+        .args(["-t", "-5"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::starts_with(
+            "FIXTURE UNKNOWN - invalid command line: invalid value '-5' for '--timeout",
+        ));
+}
+
+#[test]
+fn port_zero_and_out_of_range_ports_are_usage_errors() {
+    for port in ["0", "70000"] {
+        plugin("check_tcp_rs")
+            .args(["-H", "127.0.0.1", "-p", port])
+            .assert()
+            .code(3)
+            .stdout(predicate::str::starts_with(format!(
+                "TCP UNKNOWN - invalid command line: invalid value '{port}' for '--port <INTEGER>': a port is a number from 1 to 65535\n"
+            )));
+    }
+}
+
+#[test]
+fn usage_errors_follow_the_output_format() {
+    for args in [
+        &["--output-format", "json", "--no-such-option"][..],
+        &["--output-format=json", "-t", "abc"],
+    ] {
+        let out = fixture()
+            .args(args)
+            .assert()
+            .code(3)
+            .get_output()
+            .stdout
+            .clone();
+        let v: serde_json::Value = serde_json::from_slice(&out)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)));
+        assert_eq!(v["state"], "UNKNOWN");
+        assert!(
+            v["summary"]
+                .as_str()
+                .unwrap()
+                .starts_with("invalid command line:"),
+            "{v}"
+        );
+    }
+}

@@ -400,7 +400,7 @@ pub async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     // Should the server ever quote the command back, the escaped form is masked too.
     let escaped = quote::escape(password);
     if escaped != password {
-        rsplugins::secret::register(&escaped);
+        rsplugins::secret::register_form(&escaped);
     }
     let literal_plus = capabilities.iter().any(|c| c == "LITERAL+");
     let pieces = [

@@ -1,9 +1,8 @@
 //! The SMTP/LMTP steps, written against any stream so they are tested on
 //! scripted dialogues and run unchanged over TLS.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
 use rsplugins::net::{LineStream, NetError, Reply};
+use rsplugins::secret::{self, base64};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Which greeting command was accepted.
@@ -164,7 +163,9 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     let sent = format!("AUTH {} ********", mechanism.name());
     let reply = match mechanism {
         AuthMechanism::Plain => {
-            let token = BASE64.encode(format!("\0{user}\0{password}"));
+            let token = base64(format!("\0{user}\0{password}").as_bytes());
+            // A server that echoes the payload must not print the password.
+            secret::register_form(&token);
             s.command(&format!("AUTH PLAIN {token}"), during).await?
         }
         AuthMechanism::Login => {
@@ -172,11 +173,11 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
             if first.code != 334 {
                 first
             } else {
-                let second = s.command(&BASE64.encode(user), during).await?;
+                let second = s.command(&base64(user.as_bytes()), during).await?;
                 if second.code != 334 {
                     second
                 } else {
-                    s.command(&BASE64.encode(password), during).await?
+                    s.command(&base64(password.as_bytes()), during).await?
                 }
             }
         }

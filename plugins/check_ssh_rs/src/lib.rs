@@ -40,7 +40,7 @@ pub struct Args {
     pub hostname: Option<String>,
 
     /// Port number (default: 22)
-    #[arg(short = 'p', long = "port", value_name = "INTEGER")]
+    #[arg(short = 'p', long = "port", value_name = "INTEGER", value_parser = rsplugins::options::parse_port)]
     pub port: Option<u16>,
 
     /// Use IPv4 only
@@ -94,11 +94,8 @@ pub fn target(args: &Args) -> Result<(String, u16), CheckError> {
     };
     let port = match (args.port, words.next()) {
         (Some(p), None) => p,
-        (None, Some(word)) => word
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| CheckError::unknown(format!("'{word}' is not a port number")))?,
+        (None, Some(word)) => rsplugins::options::parse_port(word)
+            .map_err(|e| CheckError::unknown(format!("'{word}' is not a port: {e}")))?,
         (Some(_), Some(word)) => {
             return Err(CheckError::unknown(format!(
                 "unexpected argument '{word}' (the port is given with -p)"

@@ -1,0 +1,201 @@
+//! What a command line says before clap parses it.
+//!
+//! The runner needs a few values before the full parse can run: the time
+//! budget (armed before any file is opened, since `--extra-opts=@FILE` or a
+//! `file:` secret may block), the output format (so usage errors come out in
+//! it) and the raw values of secret options (so no error message can print
+//! them). This scanner reads argv the way getopt_long does: a short option's
+//! value is the rest of its word or the next word, a long option's value
+//! follows `=` or is the next word, and an unambiguous prefix names a long.
+
+use std::any::TypeId;
+
+use clap::{Arg, Command};
+
+use crate::secret::Secret;
+
+/// Whether `arg` is an option (not a positional) that always takes one value.
+pub fn takes_one_value(arg: &Arg) -> bool {
+    if arg.is_positional() || !arg.get_action().takes_values() || arg.is_require_equals_set() {
+        return false;
+    }
+    arg.get_num_args()
+        .is_none_or(|n| n.min_values() == 1 && n.max_values() == 1)
+}
+
+/// Whether `arg`'s values are secrets.
+pub fn is_secret(arg: &Arg) -> bool {
+    arg.get_value_parser().type_id() == TypeId::of::<Secret>()
+}
+
+/// The long option named by `name`: an exact match, else the only long that
+/// starts with it (getopt_long's abbreviations).
+fn find_long<'c>(command: &'c Command, name: &str) -> Option<&'c Arg> {
+    let longs = |a: &'c Arg| {
+        a.get_all_aliases()
+            .unwrap_or_default()
+            .into_iter()
+            .chain(a.get_long())
+    };
+    if let Some(arg) = command
+        .get_arguments()
+        .find(|a| longs(a).any(|l| l == name))
+    {
+        return Some(arg);
+    }
+    let mut candidates = command
+        .get_arguments()
+        .filter(|a| longs(a).any(|l| l.starts_with(name)));
+    match (candidates.next(), candidates.next()) {
+        (Some(arg), None) if !name.is_empty() => Some(arg),
+        _ => None,
+    }
+}
+
+fn find_short(command: &Command, c: char) -> Option<&Arg> {
+    command.get_arguments().find(|a| {
+        a.get_short() == Some(c) || a.get_all_short_aliases().unwrap_or_default().contains(&c)
+    })
+}
+
+/// Every (option, value) pair of `argv` (program name first) for options
+/// that take a value, in order. Unknown options are passed over.
+pub fn option_values<'c>(command: &'c Command, argv: &[String]) -> Vec<(&'c Arg, String)> {
+    let mut found = Vec::new();
+    let mut words = argv.iter().skip(1);
+    while let Some(word) = words.next() {
+        if word == "--" {
+            break;
+        }
+        if let Some(long) = word.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let Some(arg) = find_long(command, name) else {
+                continue;
+            };
+            if arg.get_action().takes_values() {
+                let value = if arg.is_require_equals_set() {
+                    inline
+                } else {
+                    inline.or_else(|| words.next().cloned())
+                };
+                if let Some(value) = value {
+                    found.push((arg, value));
+                }
+            }
+        } else if let Some(shorts) = word.strip_prefix('-').filter(|s| !s.is_empty()) {
+            for (i, c) in shorts.char_indices() {
+                let Some(arg) = find_short(command, c) else {
+                    break;
+                };
+                if takes_one_value(arg) {
+                    let rest = &shorts[i + c.len_utf8()..];
+                    let value = if rest.is_empty() {
+                        words.next().cloned()
+                    } else {
+                        Some(rest.strip_prefix('=').unwrap_or(rest).to_string())
+                    };
+                    if let Some(value) = value {
+                        found.push((arg, value));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The last value given for the option with id `id`.
+pub fn last_value(command: &Command, argv: &[String], id: &str) -> Option<String> {
+    option_values(command, argv)
+        .into_iter()
+        .filter(|(arg, _)| arg.get_id() == id)
+        .map(|(_, value)| value)
+        .next_back()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ArgAction;
+
+    fn demo() -> Command {
+        Command::new("demo")
+            .arg(Arg::new("timeout").short('t').long("timeout"))
+            .arg(Arg::new("verbose").short('v').action(ArgAction::Count))
+            .arg(Arg::new("hostname").short('H').long("hostname"))
+            .arg(Arg::new("host-extra").long("hostextra"))
+            .arg(
+                Arg::new("password")
+                    .short('P')
+                    .long("password")
+                    .value_parser(clap::value_parser!(Secret)),
+            )
+            .arg(
+                Arg::new("extra")
+                    .long("extra-opts")
+                    .num_args(0..=1)
+                    .require_equals(true),
+            )
+    }
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        std::iter::once("demo")
+            .chain(words.iter().copied())
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn getopt_forms() {
+        let c = demo();
+        for words in [
+            &["-t", "5"][..],
+            &["-t5"],
+            &["-vt", "5"],
+            &["-vt5"],
+            &["--timeout", "5"],
+            &["--timeout=5"],
+            &["--time", "5"],
+            &["--t=5"],
+            &["-t", "3", "-t", "5"],
+        ] {
+            assert_eq!(
+                last_value(&c, &argv(words), "timeout").as_deref(),
+                Some("5"),
+                "{words:?}"
+            );
+        }
+        // A value that looks like an option is the value, as getopt takes it.
+        assert_eq!(
+            last_value(&c, &argv(&["-P", "--s3cr3t", "-t", "2"]), "password").as_deref(),
+            Some("--s3cr3t")
+        );
+        assert_eq!(
+            last_value(&c, &argv(&["-P", "-x", "-t", "2"]), "timeout").as_deref(),
+            Some("2")
+        );
+        // Ambiguous prefix (--host: hostname or hostextra) names nothing.
+        assert_eq!(last_value(&c, &argv(&["--host", "x"]), "hostname"), None);
+        // Nothing after "--", and require_equals options never take the next word.
+        assert_eq!(last_value(&c, &argv(&["--", "-t", "5"]), "timeout"), None);
+        assert_eq!(
+            last_value(&c, &argv(&["--extra-opts", "-t", "5"]), "timeout").as_deref(),
+            Some("5")
+        );
+    }
+
+    #[test]
+    fn kinds_of_arguments() {
+        let c = demo();
+        let by_id = |id: &str| c.get_arguments().find(|a| a.get_id() == id).unwrap();
+        assert!(is_secret(by_id("password")));
+        assert!(!is_secret(by_id("timeout")));
+        assert!(takes_one_value(by_id("timeout")));
+        assert!(!takes_one_value(by_id("verbose")));
+        assert!(!takes_one_value(by_id("extra")));
+    }
+}
