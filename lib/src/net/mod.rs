@@ -12,6 +12,7 @@ pub mod lines;
 pub mod probe;
 pub mod runtime;
 pub mod stream;
+pub mod tls_mode;
 
 pub use connect::{connect, AddressFamily, Connected};
 pub use deadline::Deadline;
@@ -20,3 +21,4 @@ pub use failure::Failure;
 pub use lines::{printable, Limits, LineStream, Reply};
 pub use probe::ProbeArgs;
 pub use stream::Stream;
+pub use tls_mode::{TlsMode, TlsRequest};

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use rsplugins::net::runtime::block_on;
-use rsplugins::net::{printable, AddressFamily, Deadline, Limits, NetError, ProbeArgs, Reply};
+use rsplugins::net::{
+    printable, AddressFamily, Deadline, Limits, NetError, ProbeArgs, Reply, TlsMode, TlsRequest,
+};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::tls::{require_tls_for_credentials, LoginArgs, Session, TlsArgs, TlsOptions};
 use rsplugins::{CheckError, CheckResult, State};
@@ -68,17 +70,6 @@ pub struct Args {
 
 rsplugins::plugin_entry!(Args, SERVICE, check);
 
-/// How TLS comes about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsMode {
-    /// Clear text.
-    Plain,
-    /// Implicit FTPS: TLS from the first byte.
-    Implicit,
-    /// AUTH TLS after the greeting.
-    AuthTls,
-}
-
 /// Who logs in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -116,21 +107,16 @@ pub fn is_anonymous(user: &str) -> bool {
 
 /// Works out the plan; UNKNOWN for a password that would cross in clear text.
 pub fn plan(args: &Args) -> Result<Plan, CheckError> {
-    let tls = if args.ssl {
-        TlsMode::Implicit
-    } else if args.starttls {
-        TlsMode::AuthTls
-    } else if args.tls.certificate.is_some() {
-        // C's -D implies TLS. On the FTPS port that is implicit TLS; on the
-        // control port the standard way is AUTH TLS.
-        if args.net.port == Some(IMPLICIT_PORT) {
-            TlsMode::Implicit
-        } else {
-            TlsMode::AuthTls
-        }
-    } else {
-        TlsMode::Plain
-    };
+    let tls = TlsMode::choose(
+        TlsRequest {
+            implicit: args.ssl,
+            starttls: args.starttls,
+            certificate: args.tls.certificate.is_some(),
+            port: args.net.port,
+        },
+        Some(IMPLICIT_PORT),
+        true,
+    );
     let login = args.login.user.as_ref().map(|user| {
         let anonymous = is_anonymous(user);
         let password = match (&args.login.password, anonymous) {
@@ -249,7 +235,7 @@ async fn dialogue(
         return Ok((session, out));
     }
 
-    if plan.tls == TlsMode::AuthTls {
+    if plan.tls == TlsMode::StartTls {
         let reply = dialogue::auth_tls(&mut session.lines, &mut out.transcript).await?;
         if reply.code != 234 {
             out.stop(
@@ -474,9 +460,9 @@ mod tests {
         let p = plan(&args(&["-S"])).unwrap();
         assert_eq!((p.port, p.tls), (990, TlsMode::Implicit));
         let p = plan(&args(&["--starttls"])).unwrap();
-        assert_eq!((p.port, p.tls), (21, TlsMode::AuthTls));
+        assert_eq!((p.port, p.tls), (21, TlsMode::StartTls));
         let p = plan(&args(&["-D", "30,14"])).unwrap();
-        assert_eq!((p.port, p.tls), (21, TlsMode::AuthTls));
+        assert_eq!((p.port, p.tls), (21, TlsMode::StartTls));
         let p = plan(&args(&["-D", "30", "-p", "990"])).unwrap();
         assert_eq!((p.port, p.tls), (990, TlsMode::Implicit));
         let p = plan(&args(&["-S", "-p", "2121"])).unwrap();

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use rsplugins::net::runtime::block_on;
-use rsplugins::net::{printable, AddressFamily, Deadline, Limits, ProbeArgs};
+use rsplugins::net::{printable, AddressFamily, Deadline, Limits, ProbeArgs, TlsMode, TlsRequest};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::secret::Secret;
 use rsplugins::tls::{require_tls_for_credentials, LoginArgs, Session, TlsArgs, TlsOptions};
@@ -90,6 +90,20 @@ pub struct Args {
 rsplugins::plugin_entry!(Args, SERVICE, check);
 
 impl Args {
+    /// How TLS is used: `-S`, `--starttls`, or `-D` alone (C: `-D` implies
+    /// TLS; implicit on port 993, else the upgrade command).
+    pub fn tls_mode(&self) -> TlsMode {
+        let request = TlsRequest::new(
+            self.ssl,
+            self.starttls,
+            self.tls.certificate.is_some(),
+            self.net.port,
+        );
+        TlsMode::choose(request, Some(993), true)
+    }
+}
+
+impl Args {
     /// The mailbox to count: --mailbox, else INBOX when thresholds are given.
     pub fn mailbox(&self) -> Option<&str> {
         match &self.mailbox {
@@ -159,7 +173,7 @@ fn credentials(args: &Args) -> Result<Option<(&str, &Secret)>, CheckError> {
     if password.expose().contains('\0') {
         return Err(CheckError::unknown("the password must not contain NUL"));
     }
-    require_tls_for_credentials(args.ssl || args.starttls, args.login.allow_plaintext)?;
+    require_tls_for_credentials(args.tls_mode().is_tls(), args.login.allow_plaintext)?;
     Ok(Some((user, password)))
 }
 
@@ -188,13 +202,20 @@ async fn converse(
     tls: &TlsOptions,
     deadline: Deadline,
 ) -> Result<(Session, Transcript), Failure> {
-    let port = args.net.port.unwrap_or(if args.ssl { 993 } else { 143 });
+    let port = args
+        .net
+        .port
+        .unwrap_or(if args.tls_mode() == TlsMode::Implicit {
+            993
+        } else {
+            143
+        });
     let family = AddressFamily::from_flags(args.net.use_ipv4, args.net.use_ipv6);
     let mut session = Session::open(
         &args.net.hostname,
         port,
         family,
-        args.ssl.then_some(tls),
+        (args.tls_mode() == TlsMode::Implicit).then_some(tls),
         Limits::default(),
         deadline,
     )
@@ -210,7 +231,7 @@ async fn converse(
         stop(&mut session, &mut tags, &mut t, f).await;
         return Ok((session, t));
     }
-    if args.starttls {
+    if args.tls_mode() == TlsMode::StartTls {
         session = session.starttls(tls).await?;
     }
     match after_tls(&mut session, &mut tags, args, credentials, &mut t).await {
@@ -242,7 +263,7 @@ async fn before_tls(
     t.capabilities = dialogue::capability(&mut session.lines, tags).await?;
     t.steps
         .push(format!("capabilities: {}", t.capabilities.join(" ")));
-    if args.starttls {
+    if args.tls_mode() == TlsMode::StartTls {
         let reply = dialogue::starttls(&mut session.lines, tags).await?;
         t.steps.push(format!("STARTTLS: {reply}"));
     }
@@ -257,7 +278,7 @@ async fn after_tls(
     credentials: Option<(&str, &Secret)>,
     t: &mut Transcript,
 ) -> Result<(), Failure> {
-    if args.starttls {
+    if args.tls_mode() == TlsMode::StartTls {
         // What was announced before TLS may have been forged: ask again.
         t.capabilities = dialogue::capability(&mut session.lines, tags).await?;
         t.steps.push(format!(

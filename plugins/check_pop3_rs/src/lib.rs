@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use rsplugins::bytes::human;
 use rsplugins::net::runtime::block_on;
-use rsplugins::net::{printable, AddressFamily, Deadline, Limits, ProbeArgs};
+use rsplugins::net::{printable, AddressFamily, Deadline, Limits, ProbeArgs, TlsMode, TlsRequest};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::secret::Secret;
 use rsplugins::tls::{require_tls_for_credentials, LoginArgs, Session, TlsArgs, TlsOptions};
@@ -80,6 +80,20 @@ pub struct Args {
 
 rsplugins::plugin_entry!(Args, SERVICE, check);
 
+impl Args {
+    /// How TLS is used: `-S`, `--starttls`, or `-D` alone (C: `-D` implies
+    /// TLS; implicit on port 995, else the upgrade command).
+    pub fn tls_mode(&self) -> TlsMode {
+        let request = TlsRequest::new(
+            self.ssl,
+            self.starttls,
+            self.tls.certificate.is_some(),
+            self.net.port,
+        );
+        TlsMode::choose(request, Some(995), true)
+    }
+}
+
 /// What the dialogue gave after the greeting.
 #[derive(Debug, Clone, Default)]
 pub struct Transcript {
@@ -131,7 +145,7 @@ fn credentials(args: &Args) -> Result<Option<(&str, &Secret)>, CheckError> {
             "the password must not contain line breaks or NUL",
         ));
     }
-    require_tls_for_credentials(args.ssl || args.starttls, args.login.allow_plaintext)?;
+    require_tls_for_credentials(args.tls_mode().is_tls(), args.login.allow_plaintext)?;
     Ok(Some((user, password)))
 }
 
@@ -160,13 +174,20 @@ async fn converse(
     tls: &TlsOptions,
     deadline: Deadline,
 ) -> Result<(Session, Transcript), Failure> {
-    let port = args.net.port.unwrap_or(if args.ssl { 995 } else { 110 });
+    let port = args
+        .net
+        .port
+        .unwrap_or(if args.tls_mode() == TlsMode::Implicit {
+            995
+        } else {
+            110
+        });
     let family = AddressFamily::from_flags(args.net.use_ipv4, args.net.use_ipv6);
     let mut session = Session::open(
         &args.net.hostname,
         port,
         family,
-        args.ssl.then_some(tls),
+        (args.tls_mode() == TlsMode::Implicit).then_some(tls),
         Limits::default(),
         deadline,
     )
@@ -175,7 +196,7 @@ async fn converse(
         greeting: dialogue::greeting(&mut session.lines).await?,
         ..Transcript::default()
     };
-    if args.starttls {
+    if args.tls_mode() == TlsMode::StartTls {
         match dialogue::stls(&mut session.lines).await {
             Ok(reply) => t.steps.push(format!("STLS: {reply}")),
             Err(f) => {

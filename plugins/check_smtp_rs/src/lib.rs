@@ -9,7 +9,7 @@ use clap::{ArgAction, Parser};
 use regex::Regex;
 use rsplugins::clock::{now_epoch, rfc5322};
 use rsplugins::net::runtime::block_on;
-use rsplugins::net::{printable, AddressFamily, Deadline, Limits, NetError};
+use rsplugins::net::{printable, AddressFamily, Deadline, Limits, NetError, TlsMode, TlsRequest};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::secret::Secret;
 use rsplugins::tls::{require_tls_for_credentials, Session, TlsArgs};
@@ -116,6 +116,20 @@ pub struct Args {
 
 rsplugins::plugin_entry!(Args, SERVICE, check);
 
+impl Args {
+    /// How TLS is used: `-S`, `--starttls`, or `-D` alone (C: `-D` implies
+    /// TLS; implicit on port 465, else the upgrade command).
+    pub fn tls_mode(&self) -> TlsMode {
+        let request = TlsRequest::new(
+            self.ssl,
+            self.starttls,
+            self.tls.certificate.is_some(),
+            self.net.port,
+        );
+        TlsMode::choose(request, Some(465), true)
+    }
+}
+
 /// One reported step of the dialogue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
@@ -184,7 +198,7 @@ fn plan(args: &Args) -> Result<Plan, CheckError> {
         _ => return Err(CheckError::unknown("-A needs both -U and -P")),
     };
     if credentials.is_some() {
-        require_tls_for_credentials(args.starttls || args.ssl, args.allow_plaintext)?;
+        require_tls_for_credentials(args.tls_mode().is_tls(), args.allow_plaintext)?;
     }
     Ok(Plan {
         responses,
@@ -198,12 +212,19 @@ async fn converse(args: &Args, plan: &Plan, deadline: Deadline) -> Result<Transc
     let family = AddressFamily::from_flags(args.net.use_ipv4, args.net.use_ipv6);
     let credentials = plan.credentials.is_some();
     let tls_options = args.tls.options(credentials);
-    let port = args.net.port.unwrap_or(if args.ssl { 465 } else { 25 });
+    let port = args
+        .net
+        .port
+        .unwrap_or(if args.tls_mode() == TlsMode::Implicit {
+            465
+        } else {
+            25
+        });
     let mut session = Session::open(
         &args.net.hostname,
         port,
         family,
-        args.ssl.then_some(&tls_options),
+        (args.tls_mode() == TlsMode::Implicit).then_some(&tls_options),
         Limits::default(),
         deadline,
     )
@@ -246,7 +267,7 @@ async fn converse(args: &Args, plan: &Plan, deadline: Deadline) -> Result<Transc
     lines.push(format!("> {} {fqdn}", greeted.verb));
     lines.extend(greeted.reply.lines.iter().map(|l| format!("< {l}")));
 
-    if args.starttls {
+    if args.tls_mode() == TlsMode::StartTls {
         if !greeted.offers("STARTTLS") {
             steps.push(Outcome {
                 state: State::Warning,

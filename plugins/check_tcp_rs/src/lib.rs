@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use rsplugins::net::runtime::block_on;
-use rsplugins::net::{printable, AddressFamily, Deadline, Limits, NetError, ProbeArgs};
+use rsplugins::net::{
+    printable, AddressFamily, Deadline, Limits, NetError, ProbeArgs, TlsMode, TlsRequest,
+};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::tls::{Session, TlsArgs};
 use rsplugins::{CheckError, CheckResult};
@@ -124,7 +126,13 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
             &args.net.hostname,
             port,
             family,
-            args.ssl.then_some(&tls_options),
+            TlsMode::choose(
+                TlsRequest::new(args.ssl, false, args.tls.certificate.is_some(), Some(port)),
+                None,
+                false,
+            )
+            .is_tls()
+            .then_some(&tls_options),
             Limits::default(),
             deadline,
         )
