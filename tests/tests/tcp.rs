@@ -153,13 +153,59 @@ fn huge_line_is_bounded() {
 #[test]
 fn close_right_after_accept() {
     let peer = Peer::spawn(vec![Step::Close]);
+    // C: CRITICAL "No data received from host", not an empty mismatch.
     tcp(peer.port)
         .args(["-e", "220"])
         .assert()
-        .code(1)
+        .code(2)
         .stdout(predicate::str::starts_with(
-            "TCP WARNING - Unexpected response from host/socket: ",
+            "TCP CRITICAL - No data received from host | time=",
         ));
+}
+
+#[test]
+fn the_host_is_named_as_given() {
+    let peer = Peer::spawn(vec![send("220 hi\r\n")]);
+    plugin("check_tcp_rs")
+        .args(["-H", "localhost", "-4", "-p", &peer.port.to_string()])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(format!(
+            " second response time on localhost port {} | time=",
+            peer.port
+        )));
+}
+
+#[test]
+fn verbose_levels_show_the_exchange_then_the_configuration() {
+    let script = || vec![send("220 hi\r\n"), Step::Recv, send("221 bye\r\n")];
+    let peer = Peer::spawn(script());
+    let out = tcp(peer.port)
+        .args(["-E", "-s", "QUIT\\r\\n", "-e", "221", "-v"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let details: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(
+        details,
+        [
+            "sent: QUIT\\r\\n",
+            "received 17 bytes: 220 hi\\r\\n221 bye\\r\\n"
+        ],
+        "{text}"
+    );
+    let peer = Peer::spawn(script());
+    tcp(peer.port)
+        .args(["-E", "-s", "QUIT\\r\\n", "-e", "221", "-vv"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(format!(
+            "\nconnected to 127.0.0.1 port {}\nexpect: '221' (any), on mismatch WARNING, on refusal CRITICAL\nsent: QUIT",
+            peer.port
+        )));
 }
 
 #[test]

@@ -10,7 +10,7 @@ use rsplugins::net::{
 };
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::tls::{Session, TlsArgs};
-use rsplugins::{CheckError, CheckResult};
+use rsplugins::{CheckError, CheckResult, State};
 
 /// Service name on the first output line.
 pub const SERVICE: &str = "TCP";
@@ -161,17 +161,24 @@ pub fn evaluate(
     let seconds = elapsed.as_secs_f64();
     let time_state = thresholds.evaluate(seconds);
     let mut result = CheckResult::new(String::new());
+    // The host as given (C: "on localhost port 22"); the address is a detail.
+    let port = args.net.port.unwrap_or_default();
     let mut summary = format!(
-        "{:.3} second response time on {}",
-        seconds,
-        session.target()
+        "{:.3} second response time on {} port {}",
+        seconds, args.net.hostname, port
     );
     if let Some(tls) = session.tls_text("STARTTLS") {
         summary.push_str(&format!(", {tls}"));
     }
     let shown = printable(exchange.received.trim_ascii(), 200);
     let mut state = time_state;
+    let asked = args.probe.send.is_some() || !args.probe.expect.is_empty();
     match exchange.matched {
+        // C: a peer that sent nothing when something was asked for is CRITICAL.
+        _ if asked && exchange.received.is_empty() => {
+            state = State::Critical;
+            summary = "No data received from host".to_string();
+        }
         Some(false) => {
             state = state.worst(args.probe.mismatch);
             summary = if args.probe.jail {
@@ -191,6 +198,9 @@ pub fn evaluate(
         }
         result.details.extend(cert.details);
     }
+    result
+        .details
+        .extend(verbose_details(args, session, exchange));
     for p in session.timing_perfdata(elapsed, &thresholds) {
         result.perf(p);
     }
@@ -198,10 +208,52 @@ pub fn evaluate(
     result
 }
 
+/// `-v`: what was sent and received; `-vv`: also the configuration;
+/// `-vvv`: also the raw bytes received, escaped.
+fn verbose_details(args: &Args, session: &Session, exchange: &Exchange) -> Vec<String> {
+    let level = args.common.verbosity();
+    let mut lines = Vec::new();
+    if level == 0 {
+        return lines;
+    }
+    if level >= 2 {
+        let probe = &args.probe;
+        lines.push(format!("connected to {}", session.target()));
+        lines.push(format!(
+            "expect: {} ({}), on mismatch {}, on refusal {}",
+            if probe.expect.is_empty() {
+                "nothing".to_string()
+            } else {
+                probe
+                    .expect
+                    .iter()
+                    .map(|e| format!("'{e}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            if probe.all { "all" } else { "any" },
+            probe.mismatch,
+            probe.refuse
+        ));
+    }
+    if let Some(sent) = args.probe.send_raw() {
+        lines.push(format!("sent: {}", printable(sent.as_bytes(), 200)));
+    }
+    if let Some(quit) = args.probe.quit_text() {
+        lines.push(format!("sent on quit: {}", printable(quit.as_bytes(), 200)));
+    }
+    let limit = if level >= 3 { usize::MAX } else { 200 };
+    lines.push(format!(
+        "received {} bytes: {}",
+        exchange.received.len(),
+        printable(&exchange.received, limit)
+    ));
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rsplugins::State;
 
     #[test]
     fn options_like_c() {
