@@ -854,3 +854,36 @@ fn testbed_same_exit_codes_as_c_check_ftp() {
         assert_eq!(ours, c, "exit codes differ for {case:?}");
     }
 }
+
+#[test]
+fn the_users_quit_string_is_sent_not_awaited() {
+    // The ITL's ftp_escape_send + ftp_quit: "QUIT" without a line end, which
+    // no server answers. C sends it and ends OK at once.
+    let peer = Peer::spawn(vec![
+        send(GREETING),
+        Step::Recv,
+        send("215 UNIX Type: L8\r\n"),
+        Step::Hang,
+    ]);
+    within(
+        Duration::from_secs(3),
+        ftp(peer.port).args(["-E", "-s", "SYST\\r\\n", "-q", "QUIT", "-t", "8"]),
+    )
+    .code(0)
+    .stdout(predicate::str::starts_with(
+        "FTP OK - 220 rsplugins FTP ready, reply 215 UNIX Type: L8, 0.",
+    ));
+}
+
+#[test]
+fn an_unanswered_quit_takes_the_timeout_state() {
+    let peer = Peer::spawn(vec![send(GREETING), Step::Hang]);
+    within(
+        Duration::from_secs(5),
+        ftp(peer.port).args(["-t", "2:UNKNOWN"]),
+    )
+    .code(3)
+    .stdout(predicate::str::contains(
+        "timed out after 2 seconds waiting for the reply to QUIT",
+    ));
+}

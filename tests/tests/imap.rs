@@ -916,3 +916,25 @@ fn same_exit_codes_as_c_check_imap() {
         );
     }
 }
+
+#[test]
+fn a_session_ended_by_the_users_send_string_is_ok() {
+    if !testbed() {
+        return;
+    }
+    real(&[
+        "-H",
+        "127.0.0.1",
+        "-E",
+        "-s",
+        "a1 LOGOUT\\r\\n",
+        "-e",
+        "* BYE",
+    ])
+    .assert()
+    .code(0)
+    .stdout(predicate::str::starts_with(
+        "IMAP OK - * OK Dovecot (Debian) ready., 0.",
+    ))
+    .stdout(predicate::str::contains("answer '* BYE Logging out'"));
+}

@@ -796,3 +796,28 @@ fn same_exit_codes_as_c_check_pop() {
         );
     }
 }
+
+#[test]
+fn a_session_ended_by_the_users_send_string_is_ok() {
+    // The scripted server closes after answering the user's QUIT, as dovecot does.
+    let peer = Peer::spawn(vec![
+        send(GREETING),
+        Step::Recv,
+        send("+OK Logging out.\r\n"),
+        Step::Close,
+    ]);
+    pop3(peer.port)
+        .args(["-s", "QUIT", "-e", "+OK"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with(
+            "POP3 OK - +OK Dovecot (Debian) ready., 0.",
+        ));
+    if !testbed() {
+        return;
+    }
+    real(&["-H", "127.0.0.1", "-s", "QUIT", "-e", "+OK"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("answer '+OK Logging out'"));
+}

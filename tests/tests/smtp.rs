@@ -65,11 +65,7 @@ fn helo_fallback() {
 
 #[test]
 fn expect_mismatch_is_warning_like_c() {
-    let peer = Peer::spawn(vec![
-        send("220 mx.test ESMTP ready\r\n"),
-        Step::Recv,
-        send("221 bye\r\n"),
-    ]);
+    let peer = Peer::spawn(greeting_ehlo_quit(EHLO_REPLY));
     smtp(peer.port)
         .args(["-e", "NOPE"])
         .assert()
@@ -670,4 +666,121 @@ fn real_postfix_auth_after_starttls_and_a_short_lived_certificate() {
     postfix(&["-H", "127.0.0.1", "-p", "2526", "-S", "-D", "30,10"])
         .assert()
         .code(2);
+}
+
+#[test]
+fn expect_matches_the_hello_reply_too_as_in_c() {
+    let peer = Peer::spawn(greeting_ehlo_quit(EHLO_REPLY));
+    smtp(peer.port)
+        .args(["-e", "250"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with(
+            "SMTP OK - 220 mx.test ESMTP ready, 0.",
+        ));
+    // Neither holds it: C's message, the greeting once.
+    let peer = Peer::spawn(greeting_ehlo_quit(EHLO_REPLY));
+    smtp(peer.port)
+        .args(["-e", "NOPE"])
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::is_match(
+                r"^SMTP WARNING - Invalid SMTP response received from host: 220 mx.test ESMTP ready - 0\.\d{3} s \| ",
+            )
+            .unwrap(),
+        );
+}
+
+#[test]
+fn an_unanswered_quit_takes_the_timeout_state() {
+    let peer = Peer::spawn(vec![
+        send("220 mx\r\n"),
+        Step::Recv,
+        send(EHLO_NO_TLS),
+        Step::Recv,
+        Step::Hang,
+    ]);
+    within(
+        Duration::from_secs(5),
+        smtp(peer.port).args(["-t", "2:UNKNOWN"]),
+    )
+    .code(3)
+    .stdout(predicate::str::contains(
+        "QUIT failed: timed out after 2 seconds",
+    ));
+}
+
+#[test]
+fn a_421_greeting_is_answered_at_once() {
+    // 421: the server is closing; waiting for a QUIT reply would take the whole budget.
+    let peer = Peer::spawn(vec![
+        send("421 4.3.2 mx.test busy, closing\r\n"),
+        Step::Hang,
+    ]);
+    within(Duration::from_secs(3), smtp(peer.port).args(["-t", "10"]))
+        .code(1)
+        .stdout(predicate::str::starts_with(
+            "SMTP WARNING - Invalid SMTP response received from host: 421 4.3.2 mx.test busy, closing - 0.",
+        ));
+}
+
+#[test]
+fn echoed_auth_payloads_are_masked() {
+    // A server that echoes what it was sent (AUTH PLAIN's payload, AUTH
+    // LOGIN's base64 password) must not put the password on the output.
+    let plain_token = "AG1vbml0b3IAU2VjcjN0UFc="; // \0monitor\0Secr3tPW
+    let peer = Peer::spawn(vec![
+        send("220 mx\r\n"),
+        Step::Recv,
+        send(EHLO_REPLY),
+        Step::Recv,
+        send(&format!("535 5.7.8 bad: AUTH PLAIN {plain_token}\r\n")),
+        Step::Recv,
+        send("221 bye\r\n"),
+    ]);
+    smtp(peer.port)
+        .args([
+            "-A",
+            "PLAIN",
+            "-U",
+            "monitor",
+            "-P",
+            "Secr3tPW",
+            "--allow-plaintext",
+            "-v",
+        ])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("AUTH PLAIN ********"))
+        .stdout(predicate::str::contains(plain_token).not())
+        .stdout(predicate::str::contains("Secr3tPW").not());
+    let peer = Peer::spawn(vec![
+        send("220 mx\r\n"),
+        Step::Recv,
+        send(EHLO_REPLY),
+        Step::Recv,
+        send("334 VXNlcm5hbWU6\r\n"),
+        Step::Recv,
+        send("334 UGFzc3dvcmQ6\r\n"),
+        Step::Recv,
+        send("535 5.7.8 you sent U2VjcjN0UFc=\r\n"),
+        Step::Recv,
+        send("221 bye\r\n"),
+    ]);
+    smtp(peer.port)
+        .args([
+            "-A",
+            "LOGIN",
+            "-U",
+            "monitor",
+            "-P",
+            "Secr3tPW",
+            "--allow-plaintext",
+            "-v",
+        ])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("535 5.7.8 you sent ********"))
+        .stdout(predicate::str::contains("U2VjcjN0UFc=").not());
 }

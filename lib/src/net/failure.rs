@@ -131,6 +131,19 @@ impl Failure {
         }
     }
 
+    /// Whether the server had closed the connection (the goodbye found it
+    /// gone). After the user's own `-s` ended the session (`-s QUIT`,
+    /// `-s 'a1 LOGOUT'`) that is the expected outcome, as in C.
+    pub fn is_closed(&self) -> bool {
+        matches!(
+            self,
+            Failure::Net {
+                error: NetError::Closed { .. } | NetError::Io { .. },
+                ..
+            }
+        )
+    }
+
     /// Whether it is a time-out.
     pub fn is_timeout(&self) -> bool {
         matches!(

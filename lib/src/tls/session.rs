@@ -166,7 +166,11 @@ impl Session {
         thresholds: &Thresholds,
         cert_days: Option<CertDays>,
     ) -> CheckResult {
-        let mut parts = vec![greeting.to_string()];
+        // An empty greeting: the caller already shows it (in a problem's text).
+        let mut parts: Vec<String> = Some(greeting.to_string())
+            .filter(|g| !g.is_empty())
+            .into_iter()
+            .collect();
         if let Some(tls) = self.tls_text(upgrade_name) {
             parts.push(tls);
         }

@@ -271,7 +271,12 @@ pub enum Quit {
 
 /// Sends the quit string (default `QUIT\r\n`) and reads the reply, which
 /// must be 221 when the string is QUIT. Then closes the write side.
-pub async fn quit<S>(lines: &mut LineStream<S>, bytes: &[u8], log: &mut Transcript) -> Quit
+pub async fn quit<S>(
+    lines: &mut LineStream<S>,
+    bytes: &[u8],
+    wait: bool,
+    log: &mut Transcript,
+) -> Quit
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -282,6 +287,7 @@ where
     let outcome = match lines.write_all(bytes, "sending QUIT").await {
         Err(NetError::Closed { .. }) => Quit::Closed,
         Err(error) => Quit::Failed(StepError::at(during)(error)),
+        Ok(()) if !wait => Quit::Goodbye,
         Ok(()) => match lines.read_reply(during).await {
             Ok(reply) => {
                 log.received(&reply);
@@ -354,7 +360,10 @@ mod tests {
                 .await
                 .unwrap();
             assert!(matches!(login, Login::LoggedIn(r) if r.code == 230));
-            assert_eq!(quit(&mut s, b"QUIT\r\n", &mut log).await, Quit::Goodbye);
+            assert_eq!(
+                quit(&mut s, b"QUIT\r\n", true, &mut log).await,
+                Quit::Goodbye
+            );
             assert!(log.lines.contains(&"> PASS ********".to_string()));
             assert!(!log.lines.iter().any(|l| l.contains("rsplugins@")));
             assert_eq!(log.lines.last().unwrap(), "< 221 Goodbye.");
@@ -475,7 +484,7 @@ mod tests {
             let mut log = Transcript::default();
             let mock = Builder::new().write(b"QUIT\r\n").build();
             assert_eq!(
-                quit(&mut stream(mock), b"QUIT\r\n", &mut log).await,
+                quit(&mut stream(mock), b"QUIT\r\n", true, &mut log).await,
                 Quit::Closed
             );
             let mock = Builder::new()
@@ -483,19 +492,19 @@ mod tests {
                 .read(b"500 what?\r\n")
                 .build();
             assert!(matches!(
-                quit(&mut stream(mock), b"QUIT\r\n", &mut log).await,
+                quit(&mut stream(mock), b"QUIT\r\n", true, &mut log).await,
                 Quit::Unexpected(r) if r.code == 500
             ));
             let mock = Builder::new().write(b"BYE\r\n").read(b"200 ok\r\n").build();
             assert_eq!(
-                quit(&mut stream(mock), b"BYE\r\n", &mut log).await,
+                quit(&mut stream(mock), b"BYE\r\n", true, &mut log).await,
                 Quit::Goodbye
             );
             let mock = Builder::new()
                 .write(b"QUIT\r\n")
                 .read(b"\x00garbage\r\n")
                 .build();
-            let Quit::Failed(e) = quit(&mut stream(mock), b"QUIT\r\n", &mut log).await else {
+            let Quit::Failed(e) = quit(&mut stream(mock), b"QUIT\r\n", true, &mut log).await else {
                 panic!("garbage after QUIT");
             };
             assert_eq!(

@@ -96,6 +96,10 @@ pub struct Plan {
     pub send: Option<Vec<u8>>,
     /// Bytes of the quit string.
     pub quit: Vec<u8>,
+    /// Whether the reply to it is awaited: for our QUIT, not for the user's
+    /// `-q` string (as C, which sends it and leaves: with `-E` it may lack
+    /// the line end a server would answer).
+    pub quit_waits: bool,
     /// -d.
     pub delay: Option<Duration>,
 }
@@ -162,6 +166,7 @@ pub fn plan(args: &Args) -> Result<Plan, CheckError> {
         login,
         send,
         quit,
+        quit_waits: args.probe.quit.is_none(),
         delay,
     })
 }
@@ -294,7 +299,13 @@ async fn dialogue(
         out.send_reply = Some(reply);
     }
 
-    match dialogue::quit(&mut session.lines, &plan.quit, &mut out.transcript).await {
+    let quit = dialogue::quit(
+        &mut session.lines,
+        &plan.quit,
+        plan.quit_waits,
+        &mut out.transcript,
+    );
+    match quit.await {
         Quit::Goodbye | Quit::Closed => {}
         Quit::Unexpected(r) => out.stop(
             State::Warning,
@@ -302,7 +313,15 @@ async fn dialogue(
         ),
         // Everything asked for was done: a server that fumbles the goodbye
         // (or never says it) is worth a WARNING, not an outage.
-        Quit::Failed(e) => out.stop(State::Warning, e.message()),
+        // Silence takes the -t state, as everywhere.
+        Quit::Failed(e) => out.stop(
+            if matches!(e.error, NetError::Timeout { .. }) {
+                args.common.timeout.state
+            } else {
+                State::Warning
+            },
+            e.message(),
+        ),
     }
     out.elapsed = start.elapsed();
     Ok((session, out))

@@ -328,6 +328,9 @@ async fn after_tls(
         }
         None => match dialogue::logout(&mut session.lines, tags).await {
             Ok(reply) => t.steps.push(format!("LOGOUT: {reply}")),
+            Err(f) if t.answer.is_some() && f.is_closed() => t
+                .steps
+                .push("LOGOUT: not needed, the server closed after -s".to_string()),
             Err(f) => t.logout = Some(f),
         },
     }

@@ -258,6 +258,9 @@ async fn after_greeting(
         }
         None => match dialogue::quit(&mut session.lines).await {
             Ok(reply) => t.steps.push(format!("QUIT: {reply}")),
+            Err(f) if t.answer.is_some() && f.is_closed() => t
+                .steps
+                .push("QUIT: not needed, the server closed after -s".to_string()),
             Err(f) => t.quit = Some(f),
         },
     }

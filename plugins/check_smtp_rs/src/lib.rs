@@ -242,13 +242,30 @@ async fn converse(args: &Args, plan: &Plan, deadline: Deadline) -> Result<Transc
         steps,
         lines,
     };
-    if !greeting.first_line().contains(&args.expect) {
-        steps.push(Outcome {
-            state: State::Warning,
-            text: format!("Invalid SMTP response received from host: {greeting_line}"),
-        });
-        quit(&mut session, args, &mut steps, &mut lines).await;
-        return Ok(transcript(session, steps, lines));
+    // C matches -e against the greeting or the HELO/EHLO reply; a greeting
+    // that is not 220 gets no HELO (421: the server is closing, so no QUIT).
+    let mismatch = Outcome {
+        state: State::Warning,
+        text: format!("Invalid SMTP response received from host: {greeting_line}"),
+    };
+    // The greeting is in the mismatch text already: not twice on the line.
+    let mismatched = |session, mut steps: Vec<Outcome>, lines| {
+        steps.push(mismatch.clone());
+        Transcript {
+            session,
+            greeting: String::new(),
+            steps,
+            lines,
+        }
+    };
+    let greeting_matches = greeting.first_line().contains(&args.expect);
+    if !greeting_matches && greeting.code != 220 {
+        if greeting.code == 421 {
+            session.lines.shutdown().await;
+        } else {
+            quit(&mut session, args, &mut steps, &mut lines).await;
+        }
+        return Ok(mismatched(session, steps, lines));
     }
 
     let fqdn = args.fqdn.clone().unwrap_or_else(default_fqdn);
@@ -266,6 +283,10 @@ async fn converse(args: &Args, plan: &Plan, deadline: Deadline) -> Result<Transc
     };
     lines.push(format!("> {} {fqdn}", greeted.verb));
     lines.extend(greeted.reply.lines.iter().map(|l| format!("< {l}")));
+    if !greeting_matches && !greeted.reply.lines.iter().any(|l| l.contains(&args.expect)) {
+        quit(&mut session, args, &mut steps, &mut lines).await;
+        return Ok(mismatched(session, steps, lines));
+    }
 
     if args.tls_mode() == TlsMode::StartTls {
         if !greeted.offers("STARTTLS") {
@@ -454,8 +475,14 @@ async fn quit(
                 });
             }
         }
+        // The check itself went through: WARNING, or the -t state when the
+        // server never answered.
         Err(e) if !args.ignore_quit_failure => steps.push(Outcome {
-            state: State::Warning,
+            state: if matches!(e, NetError::Timeout { .. }) {
+                args.common.timeout.state
+            } else {
+                State::Warning
+            },
             text: format!("QUIT failed: {e}"),
         }),
         Err(_) => {}
