@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::cert::CertDays;
+use super::pin::Fingerprint;
 use super::TlsOptions;
 use crate::error::CheckError;
 use crate::secret::Secret;
 
-/// `-D`, `--verify`, `--insecure`, `--ca-file`, `--sni`. (How TLS is started,
+/// `-D`, `--verify`, `--insecure`, `--ca-file`, `--pin`, `--sni`. (How TLS is started,
 /// `-S` or `--starttls`, differs per protocol and stays with each plugin.)
 #[derive(Args, Debug, Clone, Default)]
 pub struct TlsArgs {
@@ -27,9 +28,21 @@ pub struct TlsArgs {
     #[arg(long = "insecure", conflicts_with = "verify")]
     pub insecure: bool,
 
-    /// Trust the CA certificates in this PEM file (implies --verify)
+    /// Trust the CA certificates in this PEM file (implies --verify); a
+    /// server certificate that is itself in the file is trusted too (its name
+    /// and dates are still checked)
     #[arg(long = "ca-file", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
+
+    /// Trust exactly the server certificate with this SHA-256 fingerprint
+    /// (hex, colons allowed; repeatable), with no CA or name check; -D still
+    /// judges its dates
+    #[arg(
+        long = "pin",
+        value_name = "SHA256",
+        conflicts_with_all = ["insecure", "ca_file"]
+    )]
+    pub pin: Vec<Fingerprint>,
 
     /// Server name to send in the TLS handshake (SNI) and to verify
     #[arg(long = "sni", value_name = "NAME")]
@@ -44,6 +57,7 @@ impl TlsArgs {
             verify: self.verify || self.ca_file.is_some() || (credentials && !self.insecure),
             ca_file: self.ca_file.clone(),
             sni: self.sni.clone(),
+            pins: self.pin.clone(),
         }
     }
 }
@@ -103,5 +117,39 @@ mod tests {
         assert!(require_tls_for_credentials(false, false).is_err());
         assert!(require_tls_for_credentials(false, true).is_ok());
         assert!(require_tls_for_credentials(true, false).is_ok());
+    }
+
+    #[derive(clap::Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        tls: TlsArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<TlsArgs, clap::Error> {
+        use clap::Parser;
+        Cli::try_parse_from(std::iter::once("check").chain(args.iter().copied())).map(|c| c.tls)
+    }
+
+    #[test]
+    fn pins_are_repeatable_and_exclusive() {
+        let a = "ab".repeat(32);
+        let b = ["CD"; 32].join(":");
+        let tls = parse(&["--pin", &a, "--pin", &b]).unwrap();
+        let options = tls.options(false);
+        assert_eq!(
+            options.pins,
+            vec![Fingerprint([0xab; 32]), Fingerprint([0xcd; 32])]
+        );
+        let err = parse(&["--pin", "abc"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(
+            err.to_string().contains("is not a SHA-256 fingerprint"),
+            "{err}"
+        );
+        for other in [&["--insecure"][..], &["--ca-file", "/x"][..]] {
+            let args = [&["--pin", a.as_str()][..], other].concat();
+            let err = parse(&args).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        }
     }
 }

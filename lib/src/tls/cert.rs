@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use super::verify::{name_mismatch, TrustError};
 use crate::clock::{format_utc, now_epoch};
 use crate::result::CheckResult;
 use crate::state::State;
@@ -142,32 +143,153 @@ pub fn certificate_check(
     result
 }
 
-/// A short reason for an untrusted certificate.
+/// A short reason, in words, why a certificate was not trusted: `expired
+/// (notAfter ...)`, `unknown issuer`, ...
 pub fn describe_invalid(reason: &rustls::CertificateError) -> String {
     use rustls::CertificateError as E;
+    let utc = |t: &rustls::pki_types::UnixTime| {
+        format_utc(i64::try_from(t.as_secs()).unwrap_or(i64::MAX))
+    };
     match reason {
-        E::Expired | E::ExpiredContext { .. } => "certificate expired".to_string(),
-        E::NotValidYet | E::NotValidYetContext { .. } => "certificate not valid yet".to_string(),
-        E::UnknownIssuer => "unknown issuer (self-signed or private CA: use --ca-file)".to_string(),
-        E::NotValidForName | E::NotValidForNameContext { .. } => {
-            "certificate is not valid for this host name".to_string()
+        E::BadEncoding => "malformed (it does not parse)".to_string(),
+        E::Expired => "expired".to_string(),
+        E::ExpiredContext { not_after, .. } => {
+            format!("expired (notAfter {})", utc(not_after))
         }
-        E::BadSignature => "bad signature".to_string(),
-        E::UnsupportedSignatureAlgorithmContext { .. }
-        | E::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
-            "issuer signature does not verify (self-signed, or a CA that is not trusted: use --ca-file)"
+        E::NotValidYet => "not valid yet".to_string(),
+        E::NotValidYetContext { not_before, .. } => {
+            format!("not valid yet (notBefore {})", utc(not_before))
+        }
+        E::Revoked => "revoked".to_string(),
+        E::UnhandledCriticalExtension => {
+            "it has a critical extension this plugin does not understand".to_string()
+        }
+        E::UnknownIssuer => "unknown issuer".to_string(),
+        E::UnknownRevocationStatus => "its revocation status is unknown".to_string(),
+        E::ExpiredRevocationList | E::ExpiredRevocationListContext { .. } => {
+            "the revocation list has expired".to_string()
+        }
+        E::BadSignature => "its signature does not verify".to_string(),
+        // (The deprecated unit variant falls to the words of its name, the same.)
+        E::UnsupportedSignatureAlgorithmContext { .. } => {
+            "signed with an unsupported signature algorithm".to_string()
+        }
+        // webpki's reason when a trusted CA of the issuer's name has another key type.
+        E::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            "its signature does not fit the issuer's key (signed by another CA of the same name?)"
                 .to_string()
         }
-        E::InvalidPurpose | E::InvalidPurposeContext { .. } => {
-            "certificate is not meant for TLS servers".to_string()
+        E::NotValidForName => "not valid for this host name".to_string(),
+        E::NotValidForNameContext {
+            expected,
+            presented,
+        } => {
+            let names: Vec<String> = presented.iter().map(|n| presented_name(n)).collect();
+            NameMismatch(&names, &expected.to_str()).to_string()
         }
-        E::Revoked => "certificate revoked".to_string(),
-        other => format!("{other:?}"),
+        E::InvalidPurpose | E::InvalidPurposeContext { .. } => {
+            "not meant for TLS servers (extended key usage)".to_string()
+        }
+        E::InvalidOcspResponse => "its OCSP response is invalid".to_string(),
+        E::ApplicationVerificationFailure => "refused by a local check".to_string(),
+        E::Other(other) => match other.0.downcast_ref::<TrustError>() {
+            Some(ours) => ours.to_string(),
+            None => webpki_reason(&other.to_string()),
+        },
+        other => words(&format!("{other:?}")),
+    }
+}
+
+/// Any rustls error in words: `certificate not trusted: ` and the reason of
+/// [`describe_invalid`], else rustls' own text (which reads as words).
+pub fn describe_error(error: &rustls::Error) -> String {
+    match error {
+        rustls::Error::InvalidCertificate(reason) => {
+            format!("certificate not trusted: {}", describe_invalid(reason))
+        }
+        rustls::Error::NoCertificatesPresented => "the server sent no certificate".to_string(),
+        rustls::Error::AlertReceived(alert) => format!(
+            "the server refused the handshake ({})",
+            words(&format!("{alert:?}"))
+        ),
+        other => other.to_string(),
+    }
+}
+
+struct NameMismatch<'a>(&'a [String], &'a str);
+
+impl fmt::Display for NameMismatch<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        name_mismatch(f, self.0, self.1)
+    }
+}
+
+/// webpki lists names as `DnsName("a.example")`, `IpAddress(127.0.0.1)`.
+fn presented_name(raw: &str) -> String {
+    for prefix in ["DnsName(", "IpAddress("] {
+        if let Some(inner) = raw.strip_prefix(prefix).and_then(|r| r.strip_suffix(')')) {
+            return inner.trim_matches('"').to_string();
+        }
+    }
+    raw.to_string()
+}
+
+/// webpki's errors reach us only as their Debug name (rustls wraps those it
+/// does not map): the known ones in words, the rest split into words.
+fn webpki_reason(name: &str) -> String {
+    let variant = name.split(['(', ' ', '{']).next().unwrap_or(name);
+    let text = match variant {
+        "CaUsedAsEndEntity" => "a CA certificate (CA:TRUE) presented as the server's",
+        "EndEntityUsedAsCa" => "the chain has a server certificate where a CA belongs",
+        "CertDistrusted" => "distrusted",
+        "PathLenConstraintViolated" => "the chain is longer than its CA allows",
+        "NameConstraintViolation" => "for a name its CA may not issue for",
+        "MaximumPathDepthExceeded"
+        | "MaximumPathBuildCallsExceeded"
+        | "MaximumSignatureChecksExceeded"
+        | "MaximumNameConstraintComparisonsExceeded" => {
+            "the chain is too long or too complex to verify"
+        }
+        "UnsupportedCertVersion" => "not X.509 version 3",
+        "UnsupportedCriticalExtension" => {
+            "it has a critical extension this plugin does not understand"
+        }
+        "SignatureAlgorithmMismatch" => "it names two different signature algorithms",
+        "EmptyEkuExtension" => "its extended key usage is empty",
+        "BadDer"
+        | "BadDerTime"
+        | "TrailingData"
+        | "MalformedDnsIdentifier"
+        | "MalformedExtensions"
+        | "ExtensionValueInvalid"
+        | "InvalidSerialNumber"
+        | "InvalidCertValidity" => "malformed (it does not parse)",
+        _ => return words(variant),
+    };
+    text.to_string()
+}
+
+/// `CaUsedAsEndEntity` → `ca used as end entity`; a Debug text's fields are dropped.
+fn words(debug: &str) -> String {
+    let name = debug.split(['(', ' ', '{']).next().unwrap_or(debug);
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_uppercase() && !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(c.to_lowercase());
+    }
+    if out.is_empty() {
+        "unknown reason".to_string()
+    } else {
+        out
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     #[test]
@@ -237,6 +359,104 @@ mod tests {
             r.summary
         );
     }
+
+    #[test]
+    fn every_reason_reads_as_words() {
+        use rustls::pki_types::{ServerName, UnixTime};
+        use rustls::{CertificateError as E, OtherError};
+        let at = |s: u64| UnixTime::since_unix_epoch(std::time::Duration::from_secs(s));
+        let cases: Vec<(E, &str)> = vec![
+            (
+                E::ExpiredContext {
+                    time: at(1_800_000_000),
+                    not_after: at(1_795_000_000),
+                },
+                "expired (notAfter 2026-11-18 11:06:40 UTC)",
+            ),
+            (E::Expired, "expired"),
+            (
+                E::NotValidYetContext {
+                    time: at(0),
+                    not_before: at(86_400),
+                },
+                "not valid yet (notBefore 1970-01-02 00:00:00 UTC)",
+            ),
+            (E::UnknownIssuer, "unknown issuer"),
+            (E::Revoked, "revoked"),
+            (E::BadSignature, "its signature does not verify"),
+            (
+                E::UnsupportedSignatureAlgorithmContext {
+                    signature_algorithm_id: vec![],
+                    supported_algorithms: vec![],
+                },
+                "signed with an unsupported signature algorithm",
+            ),
+            (
+                E::NotValidForNameContext {
+                    expected: ServerName::try_from("127.0.0.1").unwrap(),
+                    presented: vec![
+                        "DnsName(\"mail.example\")".to_string(),
+                        "IpAddress(10.0.0.1)".to_string(),
+                    ],
+                },
+                "for mail.example, 10.0.0.1, not for 127.0.0.1",
+            ),
+            (
+                E::InvalidPurpose,
+                "not meant for TLS servers (extended key usage)",
+            ),
+            (E::BadEncoding, "malformed (it does not parse)"),
+            (
+                E::Other(OtherError(Arc::new(TrustError::SelfSigned {
+                    ca_file: true,
+                }))),
+                "self-signed and not in --ca-file",
+            ),
+            (
+                E::Other(OtherError(Arc::new(WebpkiLike("CaUsedAsEndEntity")))),
+                "a CA certificate (CA:TRUE) presented as the server's",
+            ),
+            (
+                E::Other(OtherError(Arc::new(WebpkiLike("UnsupportedNameType")))),
+                "unsupported name type",
+            ),
+            (
+                E::Other(OtherError(Arc::new(WebpkiLike(
+                    "TrailingData(Certificate)",
+                )))),
+                "malformed (it does not parse)",
+            ),
+        ];
+        for (reason, text) in cases {
+            assert_eq!(describe_invalid(&reason), text, "{reason:?}");
+            let error = rustls::Error::InvalidCertificate(reason);
+            assert_eq!(
+                describe_error(&error),
+                format!("certificate not trusted: {text}")
+            );
+        }
+        assert_eq!(
+            describe_error(&rustls::Error::AlertReceived(
+                rustls::AlertDescription::HandshakeFailure
+            )),
+            "the server refused the handshake (handshake failure)"
+        );
+        assert_eq!(words("CaUsedAsEndEntity"), "ca used as end entity");
+        assert_eq!(words("X509 { a: 1 }"), "x509");
+        assert_eq!(words(""), "unknown reason");
+    }
+
+    /// webpki's errors Display as their Debug name; this stands in for one.
+    #[derive(Debug)]
+    struct WebpkiLike(&'static str);
+
+    impl fmt::Display for WebpkiLike {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for WebpkiLike {}
 
     #[test]
     fn parses_a_generated_certificate() {

@@ -7,28 +7,39 @@
 //! self-signed servers keep working; it is on with `--verify`, and whenever
 //! credentials are sent unless `--insecure` says otherwise. The system trust
 //! store is loaded only when verifying without `--ca-file`.
+//!
+//! A certificate that is itself in `--ca-file` is trusted as itself (webpki
+//! alone refuses a CA:TRUE certificate as a server's, and `openssl req
+//! -x509` makes exactly those); its name and dates are still checked, so
+//! `--ca-file` means the same for every certificate. `--pin` trusts one
+//! certificate by fingerprint and checks nothing else (dates: `-D`).
 
 pub mod args;
 pub mod cert;
+pub mod pin;
 pub mod session;
+pub mod verify;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 pub use args::{require_tls_for_credentials, LoginArgs, TlsArgs};
 pub use cert::{CertDays, CertFacts};
+pub use pin::Fingerprint;
 pub use session::{Session, TlsSummary};
+pub use verify::TrustError;
 
 use crate::net::{Deadline, NetError};
+use verify::{Mode, Verifier};
 
 /// How to set up TLS for one connection.
 #[derive(Debug, Clone, Default)]
@@ -39,6 +50,9 @@ pub struct TlsOptions {
     pub ca_file: Option<std::path::PathBuf>,
     /// Server name to send (SNI) and verify; default the host name.
     pub sni: Option<String>,
+    /// `--pin`: trust exactly the certificates with these fingerprints
+    /// (no CA, name or date check); when set, `verify` and `ca_file` are not used.
+    pub pins: Vec<Fingerprint>,
 }
 
 /// What the handshake established.
@@ -50,7 +64,7 @@ pub struct TlsFacts {
     pub cipher: String,
     /// The server's leaf certificate, when it sent one that parses.
     pub cert: Option<CertFacts>,
-    /// Whether the chain and name were verified.
+    /// Whether the certificate was verified (chain and name, or a pin).
     pub verified: bool,
 }
 
@@ -58,58 +72,13 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Accepts any certificate but still checks the handshake signatures, so the
-/// peer must hold the key of the certificate it shows.
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
+/// The trusted CAs, and the certificates of `ca_file` as they are (a server
+/// presenting one of those is trusted as itself).
+type Roots = (RootCertStore, Vec<CertificateDer<'static>>);
 
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, NetError> {
+fn roots(ca_file: Option<&Path>) -> Result<Roots, NetError> {
     let mut store = RootCertStore::empty();
+    let mut listed = Vec::new();
     match ca_file {
         Some(path) => {
             let certs = CertificateDer::pem_file_iter(path)
@@ -117,6 +86,7 @@ fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, NetError> {
                 .map_err(|e| NetError::Tls {
                     reason: format!("cannot read CA file {}: {e}", path.display()),
                 })?;
+            listed.clone_from(&certs);
             let (added, _) = store.add_parsable_certificates(certs);
             if added == 0 {
                 return Err(NetError::Tls {
@@ -135,7 +105,7 @@ fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, NetError> {
             }
         }
     }
-    Ok(store)
+    Ok((store, listed))
 }
 
 /// The client configuration for `options`.
@@ -145,16 +115,31 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, NetError
         .map_err(|e| NetError::Tls {
             reason: e.to_string(),
         })?;
-    let config = if options.verify {
-        builder
-            .with_root_certificates(roots(options.ca_file.as_deref())?)
-            .with_no_client_auth()
+    let mode = if !options.pins.is_empty() {
+        Mode::Pinned(options.pins.clone())
+    } else if options.verify {
+        let (store, listed) = roots(options.ca_file.as_deref())?;
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider())
+            .build()
+            .map_err(|e| NetError::Tls {
+                reason: e.to_string(),
+            })?;
+        Mode::Chain {
+            webpki,
+            listed,
+            ca_file: options.ca_file.is_some(),
+        }
     } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider())))
-            .with_no_client_auth()
+        Mode::AcceptAny
     };
+    let verifier = Verifier {
+        mode,
+        provider: provider(),
+    };
+    let config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
     Ok(Arc::new(config))
 }
 
@@ -206,7 +191,7 @@ pub async fn handshake(
         version,
         cipher,
         cert,
-        verified: options.verify,
+        verified: options.verify || !options.pins.is_empty(),
     };
     Ok((tls, facts))
 }
@@ -217,13 +202,7 @@ fn describe_tls_error(e: &std::io::Error) -> String {
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
-        Some(rustls::Error::InvalidCertificate(reason)) => {
-            format!(
-                "certificate not trusted: {}",
-                cert::describe_invalid(reason)
-            )
-        }
-        Some(other) => other.to_string(),
+        Some(error) => cert::describe_error(error),
         None if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             "the server closed the connection during the handshake".to_string()
         }
