@@ -138,9 +138,62 @@ impl TestPki {
         }
     }
 
+    /// A self-signed certificate as `openssl req -x509` makes it: CA:TRUE
+    /// (which webpki refuses as a server's), CN `cn`, subjectAltNames `sans`
+    /// (none, as openssl's default, when empty), valid `days` more days.
+    pub fn self_signed_ca(cn: &str, sans: &[&str], days: i64) -> SelfSignedCa {
+        let key = KeyPair::generate().expect("key");
+        let mut params = Self::leaf_params(sans, days);
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.extended_key_usages = Vec::new();
+        let cert = params.self_signed(&key).expect("self-signed CA cert");
+        SelfSignedCa {
+            pem: cert.pem(),
+            leaf: Leaf {
+                chain: vec![cert.der().clone()],
+                key: key.serialize_der(),
+                tls12_only: false,
+            },
+        }
+    }
+
     /// The CA written to a temporary PEM file.
     pub fn ca_file(&self) -> tempfile_path::TempPem {
         tempfile_path::TempPem::new(&self.ca_pem)
+    }
+}
+
+/// A self-signed CA:TRUE server certificate (see [`TestPki::self_signed_ca`]).
+pub struct SelfSignedCa {
+    /// The certificate and key for a server.
+    pub leaf: Leaf,
+    /// The certificate in PEM (for `--ca-file`).
+    pub pem: String,
+}
+
+impl SelfSignedCa {
+    /// The certificate written to a temporary PEM file.
+    pub fn file(&self) -> tempfile_path::TempPem {
+        tempfile_path::TempPem::new(&self.pem)
+    }
+}
+
+impl Leaf {
+    /// SHA-256 of the server's certificate as `AB:CD:...` (what `openssl
+    /// x509 -noout -fingerprint -sha256` prints).
+    pub fn fingerprint(&self) -> String {
+        let suite = rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256
+            .tls13()
+            .expect("a TLS 1.3 suite");
+        let digest = suite.common.hash_provider.hash(self.chain[0].as_ref());
+        digest
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":")
     }
 }
 
