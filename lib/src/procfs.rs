@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Why a /proc file could not be used.
@@ -49,7 +48,8 @@ pub struct Process {
     pub comm: String,
     /// State letter (R, S, D, Z, T, t, I, X...).
     pub state: char,
-    /// Effective user id (owner of /proc/PID).
+    /// Effective user id, from /proc/PID/status as ps takes it (not the owner
+    /// of /proc/PID, which is root for a daemon that dropped privileges).
     pub uid: u32,
     /// Kernel flags (PF_KTHREAD marks kernel threads).
     pub flags: u64,
@@ -65,7 +65,21 @@ pub struct Process {
     pub threads: u64,
     /// Command line arguments (empty for kernel threads and zombies, or when not read).
     pub cmdline: Vec<String>,
+    /// Process group id.
+    pub pgrp: u32,
+    /// Session id.
+    pub session: u32,
+    /// Foreground process group of the controlling terminal (-1 without one).
+    pub tpgid: i64,
+    /// Nice value (-20 to 19).
+    pub nice: i64,
+    /// Locked memory in kB (VmLck of /proc/PID/status; 0 when status was not read).
+    pub locked_kb: u64,
 }
+
+/// The ps STAT letters that [`Process::ps_stat`] can give: kernel states
+/// (W is paging on kernels before 2.6, P parked), then procps's modifiers.
+pub const PS_STAT_LETTERS: &str = "RSDTtZXIPW<NLsl+";
 
 const PF_KTHREAD: u64 = 0x0020_0000;
 
@@ -102,6 +116,33 @@ impl Process {
         self.cpu_ticks as f64 / ticks_per_second / elapsed * 100.0
     }
 
+    /// The STAT column of ps, built as procps does: the state letter, then
+    /// `<` (nice below 0) or `N` (above 0), `L` (locked pages, needs
+    /// `locked_kb` from the status file), `s` (session leader), `l`
+    /// (multi-threaded) and `+` (in the terminal's foreground process group).
+    pub fn ps_stat(&self) -> String {
+        let mut stat = String::with_capacity(6);
+        stat.push(self.state);
+        if self.nice < 0 {
+            stat.push('<');
+        } else if self.nice > 0 {
+            stat.push('N');
+        }
+        if self.locked_kb > 0 {
+            stat.push('L');
+        }
+        if self.session == self.pid {
+            stat.push('s');
+        }
+        if self.threads > 1 {
+            stat.push('l');
+        }
+        if i64::from(self.pgrp) == self.tpgid {
+            stat.push('+');
+        }
+        stat
+    }
+
     /// The arguments joined by spaces, or `[comm]` when there are none (as ps shows).
     pub fn args(&self) -> String {
         if self.cmdline.is_empty() {
@@ -110,6 +151,18 @@ impl Process {
             self.cmdline.join(" ")
         }
     }
+}
+
+/// What ps takes from /proc/PID/status: user ids and locked memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    /// Real user id (ps `ruid`, selected by `ps -U`).
+    pub real_uid: u32,
+    /// Effective user id (ps `uid`/`euid`, selected by `ps -u`). Unlike the
+    /// owner of /proc/PID, right for daemons that dropped privileges.
+    pub effective_uid: u32,
+    /// VmLck in kB (0 for kernel threads, which have no such line).
+    pub locked_kb: u64,
 }
 
 /// Sizes and counters of /proc/meminfo, in bytes.
@@ -221,7 +274,7 @@ impl ProcFs {
         Ok(pids)
     }
 
-    /// One process; `with_cmdline` also reads its arguments.
+    /// One process (stat and status); `with_cmdline` also reads its arguments.
     ///
     /// A process that exits while being read gives an `Io` error: callers
     /// listing processes skip those.
@@ -230,13 +283,10 @@ impl ProcFs {
         let text = self.read(&stat_rel)?;
         let mut process = parse_stat(text.as_bytes())
             .ok_or_else(|| self.parse_error(&stat_rel, "malformed stat line"))?;
+        let status = self.status(pid)?;
+        process.uid = status.effective_uid;
+        process.locked_kb = status.locked_kb;
         let dir = self.root.join(pid.to_string());
-        process.uid = fs::metadata(&dir)
-            .map_err(|e| ProcError::Io {
-                path: dir.display().to_string(),
-                reason: e.to_string(),
-            })?
-            .uid();
         if with_cmdline {
             let path = dir.join("cmdline");
             // A process gone in between keeps its stat data; no cmdline then.
@@ -245,6 +295,17 @@ impl ProcFs {
             }
         }
         Ok(process)
+    }
+
+    /// /proc/PID/status: user ids and locked memory.
+    pub fn status(&self, pid: u32) -> Result<Status, ProcError> {
+        let relative = format!("{pid}/status");
+        let path = self.root.join(&relative);
+        let bytes = fs::read(&path).map_err(|e| ProcError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        parse_status(&bytes).ok_or_else(|| self.parse_error(&relative, "no valid Uid line"))
     }
 
     /// All processes that could be read (those exiting meanwhile are skipped).
@@ -331,9 +392,13 @@ pub fn parse_stat(line: &[u8]) -> Option<Process> {
     };
     let state = field(3)?.chars().next()?;
     let ppid = field(4)?.parse().ok()?;
+    let pgrp = field(5)?.parse().ok()?;
+    let session = field(6)?.parse().ok()?;
+    let tpgid = field(8)?.parse().ok()?;
     let flags = field(9)?.parse().ok()?;
     let utime: u64 = field(14)?.parse().ok()?;
     let stime: u64 = field(15)?.parse().ok()?;
+    let nice = field(19)?.parse().ok()?;
     let threads = field(20)?.parse().ok()?;
     let start_ticks = field(22)?.parse().ok()?;
     let vsize = field(23)?.parse().ok()?;
@@ -351,6 +416,42 @@ pub fn parse_stat(line: &[u8]) -> Option<Process> {
         rss_pages: rss,
         threads,
         cmdline: Vec::new(),
+        pgrp,
+        session,
+        tpgid,
+        nice,
+        locked_kb: 0,
+    })
+}
+
+/// Parses /proc/PID/status for the fields of [`Status`]; `None` without a
+/// valid `Uid:` line (real, effective, saved, filesystem).
+pub fn parse_status(text: &[u8]) -> Option<Status> {
+    let mut uids = None;
+    let mut locked_kb = 0;
+    // Line by line on bytes: the Name line may hold any bytes but no newline
+    // (the kernel escapes it).
+    for line in text.split(|&b| b == b'\n') {
+        if let Some(rest) = line.strip_prefix(b"Uid:") {
+            let rest = std::str::from_utf8(rest).ok()?;
+            let mut ids = rest.split_ascii_whitespace().map(str::parse::<u32>);
+            match (ids.next(), ids.next()) {
+                (Some(Ok(real)), Some(Ok(effective))) => uids = Some((real, effective)),
+                _ => return None,
+            }
+        } else if let Some(rest) = line.strip_prefix(b"VmLck:") {
+            locked_kb = std::str::from_utf8(rest)
+                .ok()
+                .and_then(|r| r.split_ascii_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+        }
+    }
+    let (real_uid, effective_uid) = uids?;
+    Some(Status {
+        real_uid,
+        effective_uid,
+        locked_kb,
     })
 }
 
@@ -443,6 +544,11 @@ mod tests {
         )
         .unwrap();
         fs::write(p.join("42/cmdline"), b"/usr/bin/my\0--flag\0x y\0").unwrap();
+        fs::write(
+            p.join("42/status"),
+            "Name:\tmy (odd) name\nUid:\t0\t108\t108\t108\nVmLck:\t       4 kB\n",
+        )
+        .unwrap();
         fs::create_dir(p.join("self")).unwrap();
         dir
     }
@@ -493,6 +599,8 @@ mod tests {
         assert_eq!(p.rss_pages, 256);
         assert_eq!(p.threads, 3);
         assert_eq!(p.cmdline, vec!["/usr/bin/my", "--flag", "x y"]);
+        // The effective uid of status, not the directory's owner.
+        assert_eq!((p.uid, p.locked_kb), (108, 4));
         assert_eq!(p.args(), "/usr/bin/my --flag x y");
         assert!(!p.is_kernel_thread());
         // Started at tick 5000 (50 s at 100 Hz), uptime 1000.5 s: 2 s of CPU over 950.5 s.
@@ -520,6 +628,63 @@ mod tests {
         p.comm = "sshd".into();
         p.cmdline = vec!["sshd: root@pts/0".into()];
         assert_eq!(p.name(), "sshd");
+    }
+
+    #[test]
+    fn ps_stat_letters_as_procps() {
+        let dir = fixture();
+        let proc = ProcFs::new(dir.path());
+        let mut p = proc.process(42, false).unwrap();
+        assert_eq!((p.pgrp, p.session, p.tpgid, p.nice), (42, 42, -1, 0));
+        // Session leader with locked pages and three threads, no terminal.
+        assert_eq!(p.ps_stat(), "SLsl");
+        p.locked_kb = 0;
+        assert_eq!(p.ps_stat(), "Ssl");
+        assert!(p.ps_stat().chars().all(|c| PS_STAT_LETTERS.contains(c)));
+        p.nice = -5;
+        p.locked_kb = 8;
+        p.tpgid = 42;
+        assert_eq!(p.ps_stat(), "S<Lsl+");
+        p.nice = 19;
+        p.session = 1;
+        p.threads = 1;
+        p.locked_kb = 0;
+        p.state = 'D';
+        assert_eq!(p.ps_stat(), "DN+");
+        let k =
+            parse_stat(b"3 (kworker/0:1) I 2 0 0 0 -1 69238880 0 0 0 0 0 0 0 0 0 -20 1 0 9 0 0")
+                .unwrap();
+        assert_eq!((k.nice, k.ps_stat()), (-20, "I<".to_string()));
+    }
+
+    #[test]
+    fn status_uids_and_locked_memory() {
+        let text = b"Name:\tqmgr\nUmask:\t0077\nState:\tS (sleeping)\nUid:\t0\t103\t103\t103\nGid:\t0\t107\t107\t107\nVmLck:\t      12 kB\n";
+        assert_eq!(
+            parse_status(text),
+            Some(Status {
+                real_uid: 0,
+                effective_uid: 103,
+                locked_kb: 12
+            })
+        );
+        // Kernel threads have no VmLck line.
+        assert_eq!(
+            parse_status(b"Name:\tkthreadd\nUid:\t0\t0\t0\t0\n").map(|s| s.locked_kb),
+            Some(0)
+        );
+        assert_eq!(parse_status(b"Name:\tx\n"), None);
+        assert_eq!(parse_status(b"Uid:\tx\t1\t1\t1\n"), None);
+        let dir = fixture();
+        let proc = ProcFs::new(dir.path());
+        fs::write(dir.path().join("42/status"), &text[..]).unwrap();
+        assert_eq!(proc.status(42).unwrap().effective_uid, 103);
+        assert!(matches!(proc.status(43), Err(ProcError::Io { .. })));
+        fs::write(dir.path().join("42/status"), "Name:\tx\n").unwrap();
+        assert!(matches!(proc.status(42), Err(ProcError::Parse { .. })));
+        let me = ProcFs::default().status(std::process::id()).unwrap();
+        assert_eq!(me.effective_uid, nix::unistd::geteuid().as_raw());
+        assert_eq!(me.real_uid, nix::unistd::getuid().as_raw());
     }
 
     #[test]

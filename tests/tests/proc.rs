@@ -26,7 +26,24 @@ struct P {
     vsize: u64,
     rss_pages: u64,
     cmdline: &'static [&'static str],
+    /// Session id (0 for kernel threads; the pid itself for a session leader).
+    session: u32,
+    /// Process group and the terminal's foreground group (-1: no terminal).
+    pgrp: u32,
+    tpgid: i64,
+    nice: i64,
+    threads: u64,
+    /// VmLck in kB.
+    locked_kb: u64,
+    /// Real and effective uid in /proc/PID/status. The directory is owned by
+    /// whoever runs the tests, as the kernel shows root for a daemon that
+    /// dropped privileges (non-dumpable): only status tells the truth.
+    ruid: u32,
+    euid: u32,
 }
+
+/// A user id no machine has: the daemon user of the fixture.
+const DAEMON_UID: u32 = 3_999_101;
 
 const fn p(pid: u32, comm: &'static str, state: char, ppid: u32, age: u64) -> P {
     P {
@@ -40,6 +57,14 @@ const fn p(pid: u32, comm: &'static str, state: char, ppid: u32, age: u64) -> P 
         vsize: 10 * 1024 * 1024,
         rss_pages: 100,
         cmdline: &[],
+        session: 1,
+        pgrp: pid,
+        tpgid: -1,
+        nice: 0,
+        threads: 1,
+        locked_kb: 0,
+        ruid: 0,
+        euid: 0,
     }
 }
 
@@ -57,8 +82,23 @@ fn write_process(root: &Path, p: &P) {
     fs::write(
         dir.join("stat"),
         format!(
-            "{} ({}) {} {} {} {} 0 -1 {} 100 0 0 0 {} 0 0 0 20 0 1 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 0 17 0 0 0\n",
-            p.pid, p.comm, p.state, p.ppid, p.pid, p.pid, flags, utime, start, p.vsize, p.rss_pages
+            "{} ({}) {} {} {} {} 0 {} {} 100 0 0 0 {} 0 0 0 {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 0 17 0 0 0\n",
+            p.pid, p.comm, p.state, p.ppid, p.pgrp, p.session, p.tpgid, flags, utime,
+            20 + p.nice, p.nice, p.threads, start, p.vsize, p.rss_pages
+        ),
+    )
+    .unwrap();
+    let locked = if p.kthread {
+        String::new()
+    } else {
+        format!("VmLck:\t{:>8} kB\n", p.locked_kb)
+    };
+    fs::write(
+        dir.join("status"),
+        format!(
+            "Name:\t{}\nUmask:\t0022\nState:\t{}\nTgid:\t{}\nPid:\t{}\nPPid:\t{}\n\
+             Uid:\t{}\t{}\t{}\t{}\nGid:\t0\t0\t0\t0\n{locked}Threads:\t{}\n",
+            p.comm, p.state, p.pid, p.pid, p.ppid, p.ruid, p.euid, p.euid, p.euid, p.threads
         ),
     )
     .unwrap();
@@ -73,6 +113,9 @@ fn write_process(root: &Path, p: &P) {
 /// A /proc tree of twelve processes: init, two kernel threads, two sshd,
 /// vsftpd, a big and a small java, journald (a name longer than comm), a
 /// zombie, a process in uninterruptible sleep and one with an odd name.
+/// ps would show STAT: 1 Ss, 2 S, 3 I<, 100 Ss, 101 Ss, 200 Ss, 300 Ssl,
+/// 301 SNl, 400 S<Ls, 500 Z, 501 D+, 600 R; and euid (ruid): 200 and 301
+/// DAEMON_UID (200: 0), 600 0 (DAEMON_UID), all others 0.
 fn fixture() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
@@ -84,22 +127,30 @@ fn fixture() -> tempfile::TempDir {
         },
         P {
             kthread: true,
+            session: 0,
             ..p(2, "kthreadd", 'S', 0, UPTIME)
         },
         P {
             kthread: true,
+            session: 0,
+            nice: -20,
             ..p(3, "kworker/0:1", 'I', 2, UPTIME)
         },
         P {
             cmdline: &["sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"],
+            session: 100,
             ..p(100, "sshd", 'S', 1, 90_000)
         },
         P {
             cmdline: &["sshd: admin [priv]"],
+            session: 101,
             ..p(101, "sshd", 'S', 100, 60)
         },
         P {
             cmdline: &["/usr/sbin/vsftpd", "/etc/vsftpd-monitest.conf"],
+            session: 200,
+            // Dropped privileges: started by root, runs as the daemon user.
+            euid: DAEMON_UID,
             ..p(200, "vsftpd", 'S', 1, 3600)
         },
         P {
@@ -107,24 +158,44 @@ fn fixture() -> tempfile::TempDir {
             vsize: 4 * 1024 * 1024 * 1024,
             rss_pages: 500_000,
             cmdline: &["/usr/bin/java", "-Xmx4g", "-jar", "big.jar"],
+            session: 300,
+            threads: 40,
             ..p(300, "java", 'S', 1, 7200)
         },
         P {
             vsize: 600 * 1024 * 1024,
             cmdline: &["/usr/bin/java", "-jar", "small.jar"],
+            session: 300,
+            threads: 20,
+            nice: 5,
+            ruid: DAEMON_UID,
+            euid: DAEMON_UID,
             ..p(301, "java", 'S', 1, 60)
         },
         P {
             cmdline: &["/lib/systemd/systemd-journald"],
+            session: 400,
+            nice: -1,
+            locked_kb: 8192,
             ..p(400, "systemd-journal", 'S', 1, 99_000)
         },
-        p(500, "worker", 'Z', 301, 5),
+        P {
+            session: 300,
+            ..p(500, "worker", 'Z', 301, 5)
+        },
         P {
             cmdline: &["dd", "if=/dev/sda", "of=/dev/null"],
+            // In the foreground of a terminal.
+            session: 900,
+            tpgid: 501,
             ..p(501, "dd", 'D', 1, 30)
         },
         P {
             cmdline: &["./my (odd) proc", "--flag"],
+            // A set-uid root program the daemon user started.
+            session: 900,
+            tpgid: 501,
+            ruid: DAEMON_UID,
             ..p(600, "my (odd) proc", 'R', 1, 10)
         },
     ];
@@ -285,33 +356,120 @@ fn every_filter_and_their_order() {
 }
 
 #[test]
-fn user_filter_on_fixture() {
+fn user_filter_takes_the_effective_uid_of_status() {
     let dir = fixture();
-    let uid = nix::unistd::geteuid();
-    let described = match nix::unistd::User::from_uid(uid).ok().flatten() {
-        Some(user) => format!("UID = {uid} ({})", user.name),
-        None => format!("UID = {uid}"),
-    };
+    let root = dir.path();
+    // As `ps -u`: the effective uid, whoever owns /proc/PID and whatever the
+    // real uid is (vsftpd dropped privileges, the odd proc is set-uid root).
     golden(
-        dir.path(),
-        &["-u", &uid.to_string(), "-c", "1:"],
+        root,
+        &["-u", &DAEMON_UID.to_string(), "-c", "1:"],
         0,
-        &format!("PROCS OK - 12 processes with {described} | procs=12;;1:;0\n"),
+        &format!("PROCS OK - 2 processes with UID = {DAEMON_UID} | procs=2;;1:;0\n"),
     );
-    let other = if uid.is_root() { "65534" } else { "0" };
-    procs(dir.path())
-        .args(["-u", other])
-        .assert()
-        .code(0)
-        .stdout(predicate::str::starts_with(
-            "PROCS OK - 0 processes with UID = ",
-        ));
     golden(
-        dir.path(),
+        root,
+        &["-u", &DAEMON_UID.to_string(), "-C", "vsftpd", "-c", "1:1"],
+        0,
+        &format!(
+            "PROCS OK - 1 process with UID = {DAEMON_UID}, command name 'vsftpd' | procs=1;;1:1;0\n"
+        ),
+    );
+    golden(
+        root,
+        &["-u", "0", "-C", "my (odd) proc"],
+        0,
+        "PROCS OK - 1 process with UID = 0 (root), command name 'my (odd) proc' | procs=1;;;0\n",
+    );
+    golden(
+        root,
+        &["-u", "root", "-k"],
+        0,
+        "PROCS OK - 8 processes with UID = 0 (root) | procs=8;;;0\n",
+    );
+    golden(
+        root,
         &["-u", "no-such-user-rsplugins"],
         3,
         "PROCS UNKNOWN - user 'no-such-user-rsplugins' was not found\n",
     );
+}
+
+#[test]
+fn user_filter_skips_processes_gone_before_their_status_is_read() {
+    let dir = fixture();
+    fs::remove_file(dir.path().join("600/status")).unwrap();
+    golden(
+        dir.path(),
+        &["-u", "0"],
+        0,
+        "PROCS OK - 9 processes with UID = 0 (root) | procs=9;;;0\n",
+    );
+    fs::write(dir.path().join("600/status"), "Name:\tx\nUid:\tnone\n").unwrap();
+    procs(dir.path()).args(["-u", "0"]).assert().code(3).stdout(
+        predicate::str::is_match(
+            r"^PROCS UNKNOWN - unexpected format in .*/600/status: no valid Uid line\n$",
+        )
+        .unwrap(),
+    );
+}
+
+#[test]
+fn every_ps_stat_letter_on_fixture() {
+    let dir = fixture();
+    let root = dir.path();
+    for (letters, count) in [
+        ("s", 6),
+        ("N", 1),
+        ("<", 2),
+        ("L", 1),
+        ("l", 2),
+        ("+", 1),
+        ("I", 1),
+        ("S", 8),
+        ("R", 1),
+        ("Ll", 3),
+        ("W", 0),
+        ("t", 0),
+        ("X", 0),
+        ("P", 0),
+    ] {
+        let plural = if count == 1 { "process" } else { "processes" };
+        golden(
+            root,
+            &["-s", letters],
+            0,
+            &format!("PROCS OK - {count} {plural} with STATE = {letters} | procs={count};;;0\n"),
+        );
+    }
+    golden(
+        root,
+        &["-s", "s", "-C", "java", "-v"],
+        0,
+        "PROCS OK - 1 process with STATE = s, command name 'java' | procs=1;;;0\n    \
+         PID S     ELAPSED COMMAND\n    \
+         300 S    02:00:00 /usr/bin/java -Xmx4g -jar big.jar\n",
+    );
+}
+
+#[test]
+fn unknown_state_letters_are_a_usage_error() {
+    let dir = fixture();
+    for bad in ["q", "Sq", "r", "R S", "<>"] {
+        let out = procs(dir.path())
+            .args(["-s", bad])
+            .assert()
+            .code(3)
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 1, "{bad}: {text}");
+        assert!(
+            text.starts_with("PROCS UNKNOWN - ") && text.contains("is not a ps state letter"),
+            "{bad}: {text}"
+        );
+    }
 }
 
 #[test]
@@ -623,5 +781,94 @@ fn real_proc_metrics_and_totals() {
             .assert()
             .code(0)
             .stdout(predicate::str::starts_with(format!("{metric} OK - ")));
+    }
+}
+
+// ---- The testbed's daemons, compared with C check_procs ----
+
+const C_CHECK_PROCS: &str = "/usr/lib/nagios/plugins/check_procs";
+
+/// The `procs=N` perfdata value of check_proc_rs's output.
+fn procs_count(stdout: &[u8]) -> Option<u64> {
+    let text = String::from_utf8_lossy(stdout);
+    let (_, perf) = text.lines().next()?.split_once("| procs=")?;
+    perf.split(';').next()?.parse().ok()
+}
+
+/// What C check_procs -vv counted, less its own `ps`: C runs it through
+/// `sh -c` at times, and then counts that grandchild (root, state R).
+fn c_count(args: &[&str]) -> u64 {
+    let out = StdCommand::new(C_CHECK_PROCS)
+        .args(args)
+        .arg("-vv")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("Matched: "))
+        .filter(|l| !l.contains(" prog=ps args=/bin/ps axwwo "))
+        .count() as u64
+}
+
+/// Runs C check_procs and check_proc_rs with `args` in turns until both
+/// count the same: processes come and go between two runs, so a few
+/// differing rounds are tolerated, but a filter that counts wrong never agrees.
+fn agrees_with_c(args: &[&str]) -> u64 {
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let c = c_count(args);
+        let ours = plugin("check_proc_rs").args(args).output().unwrap();
+        assert_eq!(ours.status.code(), Some(0), "{args:?}: {ours:?}");
+        match procs_count(&ours.stdout) {
+            Some(ours) if c == ours => return ours,
+            ours => seen.push((c, ours)),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("{args:?}: (C, ours) never agreed: {seen:?}");
+}
+
+#[test]
+fn testbed_user_is_the_effective_uid_of_daemons_that_dropped_privileges() {
+    if !rsplugins_tests::testbed() {
+        return;
+    }
+    // qmgr is started by postfix's master (root) and runs as postfix: its
+    // /proc/PID belongs to root, as it is not dumpable.
+    let postfix = nix::unistd::User::from_name("postfix")
+        .unwrap()
+        .expect("the testbed has a postfix user");
+    plugin("check_proc_rs")
+        .args(["-u", "postfix", "-C", "qmgr", "-c", "1:1"])
+        .assert()
+        .code(0)
+        .stdout(format!(
+            "PROCS OK - 1 process with UID = {} (postfix), command name 'qmgr' | procs=1;;1:1;0\n",
+            postfix.uid
+        ));
+    plugin("check_proc_rs")
+        .args(["-u", "root", "-C", "qmgr"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("PROCS OK - 0 processes with "));
+    assert_eq!(agrees_with_c(&["-u", "postfix", "-C", "qmgr"]), 1);
+    assert_eq!(agrees_with_c(&["-u", "postfix", "-C", "master"]), 0);
+    assert!(agrees_with_c(&["-u", "postfix"]) >= 2);
+    assert!(agrees_with_c(&["-u", "dovecot"]) >= 1);
+    assert!(agrees_with_c(&["-u", "root"]) >= 1);
+}
+
+#[test]
+fn testbed_ps_stat_letters_agree_with_c_check_procs() {
+    if !rsplugins_tests::testbed() {
+        return;
+    }
+    // postfix's master and dovecot lead their sessions; qmgr does not.
+    assert_eq!(agrees_with_c(&["-s", "s", "-C", "master"]), 1);
+    assert_eq!(agrees_with_c(&["-s", "s", "-C", "dovecot"]), 1);
+    assert_eq!(agrees_with_c(&["-s", "s", "-C", "qmgr"]), 0);
+    assert!(agrees_with_c(&["-s", "s"]) >= 2);
+    for letters in ["N", "<", "l", "L", "+", "R", "S", "D", "I", "Z"] {
+        agrees_with_c(&["-s", letters]);
     }
 }

@@ -5,14 +5,15 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Command, FromArgMatches};
 use nix::unistd::{Uid, User};
 use regex::Regex;
-use rsplugins::procfs::Process;
+use rsplugins::procfs::{Process, PS_STAT_LETTERS};
 use rsplugins::CheckError;
 
 /// The filter options of the command line. Filters combine with AND.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct FilterArgs {
-    /// Only processes whose state letter is one of STATUSFLAGS, e.g. Z (zombie),
-    /// D (uninterruptible sleep), R (running), RSD
+    /// Only processes with one or more of these ps STAT letters: R S D T t Z X
+    /// I P W (state), < N (nice below/above 0), L (locked pages), s (session
+    /// leader), l (multi-threaded), + (foreground process group); e.g. Z, RSD
     #[arg(
         short = 's',
         long = "state",
@@ -82,10 +83,22 @@ pub struct FilterArgs {
 }
 
 fn parse_states(text: &str) -> Result<String, String> {
-    if text.trim().is_empty() {
+    let letters = text.trim();
+    if letters.is_empty() {
         return Err("no state letters given (use e.g. Z, D, R, RSD)".to_string());
     }
-    Ok(text.trim().to_string())
+    // A letter ps never shows would silently match nothing.
+    if let Some(bad) = letters.chars().find(|c| !PS_STAT_LETTERS.contains(*c)) {
+        return Err(format!(
+            "'{bad}' is not a ps state letter (use {})",
+            PS_STAT_LETTERS
+                .chars()
+                .map(String::from)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    Ok(letters.to_string())
 }
 
 fn parse_pcpu(text: &str) -> Result<f64, String> {
@@ -218,7 +231,7 @@ impl Sys {
 /// The filters, resolved and ready to test processes with.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// State letters (`-s`).
+    /// ps STAT letters (`-s`), any of which selects a process.
     pub states: Option<String>,
     /// Parent id (`-p`).
     pub ppid: Option<u32>,
@@ -228,7 +241,7 @@ pub struct Filter {
     pub rss_kb: Option<u64>,
     /// Minimum CPU percent (`-P`).
     pub pcpu: Option<f64>,
-    /// User id (`-u`).
+    /// Effective user id (`-u`), as `ps -u` and C check_procs select.
     pub uid: Option<u32>,
     /// Substring of the command line (`-a`).
     pub args: Option<String>,
@@ -346,7 +359,9 @@ impl Filter {
     /// command line ([`Filter::matches_cmdline`]).
     pub fn matches_stat(&self, p: &Process, sys: &Sys) -> bool {
         if let Some(states) = &self.states {
-            if !states.contains(p.state) {
+            // Any of the letters, as C documents ("one or more of the status flags").
+            let stat = p.ps_stat();
+            if !states.chars().any(|c| stat.contains(c)) {
                 return false;
             }
         }
@@ -383,6 +398,12 @@ impl Filter {
             return false;
         }
         true
+    }
+
+    /// Whether the filters need /proc/PID/status: the effective uid, or the
+    /// locked memory behind the STAT letter `L`.
+    pub fn needs_status(&self) -> bool {
+        self.uid.is_some() || self.states.as_ref().is_some_and(|s| s.contains('L'))
     }
 
     /// Whether deciding on `p` (which passed [`Filter::matches_stat`]) needs its command line.
@@ -445,6 +466,11 @@ mod tests {
             rss_pages: 0,
             threads: 1,
             cmdline: cmdline.iter().map(|s| s.to_string()).collect(),
+            pgrp: pid,
+            session: 1,
+            tpgid: -1,
+            nice: 0,
+            locked_kb: 0,
         }
     }
 
@@ -478,6 +504,52 @@ mod tests {
         assert!(f.matches(&proc_(5, "x", 'D', &[]), &SYS));
         assert!(!f.matches(&proc_(5, "x", 'S', &[]), &SYS));
         assert_eq!(f.description, "STATE = DZ");
+    }
+
+    #[test]
+    fn ps_stat_modifiers_select_too() {
+        let mut leader = proc_(1, "sshd", 'S', &[]);
+        leader.session = 1;
+        let mut niced = proc_(2, "ksmd", 'S', &[]);
+        niced.nice = 5;
+        let mut fg = proc_(3, "vim", 'S', &[]);
+        (fg.pgrp, fg.tpgid, fg.threads) = (3, 3, 4);
+        let mut locked = proc_(4, "rt", 'R', &[]);
+        (locked.nice, locked.locked_kb) = (-10, 128);
+        let all = [leader, niced, fg, locked];
+        let selected = |letters: &str| -> Vec<u32> {
+            let f = filter(|a| a.state = Some(parse_states(letters).unwrap()));
+            all.iter()
+                .filter(|p| f.matches(p, &SYS))
+                .map(|p| p.pid)
+                .collect()
+        };
+        assert_eq!(selected("s"), [1]);
+        assert_eq!(selected("N"), [2]);
+        assert_eq!(selected("+"), [3]);
+        assert_eq!(selected("l"), [3]);
+        assert_eq!(selected("<"), [4]);
+        assert_eq!(selected("L"), [4]);
+        assert_eq!(selected("R"), [4]);
+        assert_eq!(selected("Ns"), [1, 2]);
+        assert_eq!(selected(" S "), [1, 2, 3]);
+        assert!(selected("Z").is_empty());
+        assert!(filter(|a| a.state = Some("SL".into())).needs_status());
+        assert!(!filter(|a| a.state = Some("Ss".into())).needs_status());
+    }
+
+    #[test]
+    fn unknown_state_letters_are_refused() {
+        for letters in PS_STAT_LETTERS.chars() {
+            assert!(parse_states(&letters.to_string()).is_ok(), "{letters}");
+        }
+        let err = parse_states("Sq").unwrap_err();
+        assert_eq!(
+            err,
+            "'q' is not a ps state letter (use R S D T t Z X I P W < N L s l +)"
+        );
+        assert!(parse_states("R S").is_err());
+        assert!(parse_states("  ").is_err());
     }
 
     #[test]

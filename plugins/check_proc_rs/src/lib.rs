@@ -316,6 +316,11 @@ mod tests {
                 .filter(|s| !s.is_empty())
                 .map(String::from)
                 .collect(),
+            pgrp: pid,
+            session: 1,
+            tpgid: -1,
+            nice: 0,
+            locked_kb: 0,
         }
     }
 

@@ -1,5 +1,6 @@
-//! Reading the process table fast: /proc/PID/stat of every process, the owner
-//! and the command line only where a filter or `-v` needs them.
+//! Reading the process table fast: /proc/PID/stat of every process,
+//! /proc/PID/status (user ids, locked memory) and the command line only where
+//! a filter or `-v` needs them.
 //!
 //! 10,000 processes are read in well under 50 ms: each file costs one
 //! `openat` relative to the root, one `read` into a reused buffer and one
@@ -11,9 +12,11 @@ use std::os::fd::RawFd;
 
 use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag};
-use nix::sys::stat::{fstat, Mode};
+use nix::sys::stat::Mode;
 use nix::unistd::{close, read};
-use rsplugins::procfs::{clock_ticks, page_size, parse_stat, split_cmdline, ProcFs, Process};
+use rsplugins::procfs::{
+    clock_ticks, page_size, parse_stat, parse_status, split_cmdline, ProcFs, Process,
+};
 use rsplugins::CheckError;
 
 use crate::filter::{Filter, Sys};
@@ -27,8 +30,9 @@ pub struct ProcData {
     pub self_pid: Option<u32>,
     /// Its parent (the engine's `sh -c` wrapper, say).
     pub parent_pid: Option<u32>,
-    /// Every process, sorted by id. `uid` is read only when a user filter is
-    /// set, `cmdline` only when a filter or the listing needs it.
+    /// Every process, sorted by id. `uid` (effective) and `locked_kb` are
+    /// read only when a filter needs them ([`Filter::needs_status`]),
+    /// `cmdline` only when a filter or the listing needs it.
     pub processes: Vec<Process>,
 }
 
@@ -64,25 +68,17 @@ impl Drop for Fd {
 }
 
 /// Reads `path` (relative to `dir`) into `buf` and returns how many bytes it
-/// holds (the buffer keeps its size, so it is zeroed only when it grows);
-/// with `want_owner`, also the file's owner. Under /proc every file of a process has the
-/// process's owner, the same as its directory.
+/// holds (the buffer keeps its size, so it is zeroed only when it grows).
 ///
 /// A short read ends the file: regular files and these /proc files return
 /// all they have up to the size asked for, which saves a `read` per file.
-fn read_at(
-    dir: RawFd,
-    path: &str,
-    buf: &mut Vec<u8>,
-    want_owner: bool,
-) -> nix::Result<(usize, u32)> {
+fn read_at(dir: RawFd, path: &str, buf: &mut Vec<u8>) -> nix::Result<usize> {
     let fd = Fd(openat(
         Some(dir),
         path,
         OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
         Mode::empty(),
     )?);
-    let owner = if want_owner { fstat(fd.0)?.st_uid } else { 0 };
     if buf.len() < 4096 {
         buf.resize(4096, 0);
     }
@@ -102,7 +98,7 @@ fn read_at(
             break;
         }
     }
-    Ok((len, owner))
+    Ok(len)
 }
 
 /// What one reader thread needs to know.
@@ -116,7 +112,7 @@ struct Job<'a> {
 
 /// Reads the processes `pids`; those gone meanwhile are skipped.
 fn read_chunk(job: &Job, pids: &[u32]) -> Result<Vec<Process>, CheckError> {
-    let want_owner = job.filter.uid.is_some();
+    let want_status = job.filter.needs_status();
     let mut buf = Vec::new();
     let mut path = String::with_capacity(32);
     let mut out = Vec::with_capacity(pids.len());
@@ -124,8 +120,8 @@ fn read_chunk(job: &Job, pids: &[u32]) -> Result<Vec<Process>, CheckError> {
         path.clear();
         path.push_str(&pid.to_string());
         path.push_str("/stat");
-        let (len, uid) = match read_at(job.dir, &path, &mut buf, want_owner) {
-            Ok(read) => read,
+        let len = match read_at(job.dir, &path, &mut buf) {
+            Ok(len) => len,
             // Exited while being read (ENOENT, ESRCH) or not readable.
             Err(_) => continue,
         };
@@ -135,12 +131,32 @@ fn read_chunk(job: &Job, pids: &[u32]) -> Result<Vec<Process>, CheckError> {
                 job.root.root().join(&path).display()
             ))
         })?;
-        p.uid = uid;
+        if want_status {
+            // Not the owner of /proc/PID: that is root for a daemon that
+            // dropped privileges (not dumpable). ps takes status's uids.
+            path.truncate(path.len() - "stat".len());
+            path.push_str("status");
+            let len = match read_at(job.dir, &path, &mut buf) {
+                Ok(len) => len,
+                // Exited in between.
+                Err(_) => continue,
+            };
+            let status = parse_status(&buf[..len]).ok_or_else(|| {
+                CheckError::unknown(format!(
+                    "unexpected format in {}: no valid Uid line",
+                    job.root.root().join(&path).display()
+                ))
+            })?;
+            p.uid = status.effective_uid;
+            p.locked_kb = status.locked_kb;
+            path.truncate(path.len() - "status".len());
+            path.push_str("stat");
+        }
         if job.filter.matches_stat(&p, &job.sys) && (job.verbose || job.filter.needs_cmdline(&p)) {
             path.truncate(path.len() - "stat".len());
             path.push_str("cmdline");
             // A process gone in between keeps its stat data; no cmdline then.
-            if let Ok((len, _)) = read_at(job.dir, &path, &mut buf, false) {
+            if let Ok(len) = read_at(job.dir, &path, &mut buf) {
                 p.cmdline = split_cmdline(&buf[..len]);
             }
         }
@@ -270,6 +286,55 @@ mod tests {
             assert_eq!(ours.comm, lib.comm);
             assert_eq!(ours.start_ticks, lib.start_ticks);
         }
+    }
+
+    #[test]
+    fn status_is_read_only_when_needed() {
+        let dir = fixture(3);
+        // Process 1 runs as 108 (started by root), 2 is gone before its
+        // status is read, 3 has locked pages.
+        fs::write(
+            dir.path().join("1/status"),
+            "Name:\tproc1\nUid:\t0\t108\t108\t108\nVmLck:\t0 kB\n",
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("3/status"),
+            "Name:\tproc3\nUid:\t0\t0\t0\t0\nVmLck:\t  64 kB\n",
+        )
+        .unwrap();
+        let proc = ProcFs::new(dir.path());
+        let data = acquire(&proc, &Filter::default(), false).unwrap();
+        assert_eq!(data.processes.len(), 3);
+        assert!(data
+            .processes
+            .iter()
+            .all(|p| p.uid == 0 && p.locked_kb == 0));
+        let filter = Filter {
+            uid: Some(108),
+            ..Filter::default()
+        };
+        assert!(filter.needs_status());
+        let data = acquire(&proc, &filter, false).unwrap();
+        let read: Vec<(u32, u32, u64)> = data
+            .processes
+            .iter()
+            .map(|p| (p.pid, p.uid, p.locked_kb))
+            .collect();
+        assert_eq!(read, [(1, 108, 0), (3, 0, 64)]);
+        let filter = Filter {
+            states: Some("L".into()),
+            ..Filter::default()
+        };
+        assert!(filter.needs_status());
+        assert_eq!(acquire(&proc, &filter, false).unwrap().processes.len(), 2);
+        fs::write(dir.path().join("3/status"), "Name:\tproc3\n").unwrap();
+        let err = acquire(&proc, &filter, false).unwrap_err();
+        assert!(
+            err.message.ends_with("/3/status: no valid Uid line"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
