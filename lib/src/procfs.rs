@@ -220,7 +220,14 @@ impl ProcFs {
 
     /// The load averages.
     pub fn loadavg(&self) -> Result<LoadAvg, ProcError> {
+        self.loadavg_line().map(|(load, _)| load)
+    }
+
+    /// The load averages and the /proc/loadavg line they were read from
+    /// (without its newline), for plugins that show it.
+    pub fn loadavg_line(&self) -> Result<(LoadAvg, String), ProcError> {
         let text = self.read("loadavg")?;
+        let line = text.lines().next().unwrap_or_default().to_string();
         let values: Vec<f64> = text
             .split_whitespace()
             .take(3)
@@ -230,7 +237,7 @@ impl ProcFs {
             })
             .collect::<Result<_, _>>()?;
         match values[..] {
-            [one, five, fifteen] => Ok(LoadAvg { one, five, fifteen }),
+            [one, five, fifteen] => Ok((LoadAvg { one, five, fifteen }, line)),
             _ => Err(self.parse_error("loadavg", "fewer than three values")),
         }
     }
@@ -565,6 +572,7 @@ mod tests {
                 fifteen: 0.05
             }
         );
+        assert_eq!(proc.loadavg_line().unwrap().1, "0.12 0.08 0.05 1/123 4567");
         assert_eq!(proc.cpu_count().unwrap(), 2);
         assert_eq!(proc.uptime().unwrap(), 1000.5);
     }

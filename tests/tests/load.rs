@@ -120,3 +120,66 @@ fn top_processes_on_real_proc_never_list_the_plugin_itself() {
     assert!(listed_pids.len() > 1, "{text}");
     assert!(!listed_pids.contains(&pid.as_str()), "{text}");
 }
+
+#[test]
+fn verbosity_levels_add_details_lines() {
+    let dir = proc_fixture("0.36 0.40 0.22 2/100 999\n", 2);
+    let first = "LOAD OK - load average: 0.36, 0.40, 0.22 | load1=0.36;5;10;0 load5=0.4;4;8;0 load15=0.22;3;6;0\n";
+    let v1 = "/proc/loadavg: 0.36 0.40 0.22 2/100 999\nCPUs: 2\n";
+    let v2 = "thresholds apply to the load averages as read (-r divides them by the CPUs)\n\
+              load1: warning 5, critical 10\n\
+              load5: warning 4, critical 8\n\
+              load15: warning 3, critical 6\n";
+    let v3 = "tasks: 2 running, 100 total, last PID 999\n\
+              load1 0.36: OK\n\
+              load5 0.40: OK\n\
+              load15 0.22: OK\n";
+    let run = |v: &str| {
+        load(dir.path())
+            .args(["-w", "5,4,3", "-c", "10,8,6", v])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone()
+    };
+    assert_eq!(
+        String::from_utf8(run("-v")).unwrap(),
+        format!("{first}{v1}")
+    );
+    assert_eq!(
+        String::from_utf8(run("-vv")).unwrap(),
+        format!("{first}{v1}{v2}")
+    );
+    assert_eq!(
+        String::from_utf8(run("-vvv")).unwrap(),
+        format!("{first}{v1}{v2}{v3}")
+    );
+    // Without -v: the line alone, as before.
+    load(dir.path())
+        .args(["-w", "5,4,3", "-c", "10,8,6"])
+        .assert()
+        .stdout(first);
+}
+
+#[test]
+fn verbosity_with_percpu_and_missing_thresholds() {
+    let dir = proc_fixture("4.00 2.00 1.00\n", 4);
+    load(dir.path())
+        .args(["-r", "-w", "0.9", "-vvv"])
+        .assert()
+        .code(1)
+        .stdout(
+            "LOAD WARNING - scaled load average: 1.00, 0.50, 0.25 - load average: 4.00, 2.00, 1.00 (4 CPUs) | load1=4;;;0 scaled_load1=1;0.9;;0 load5=2;;;0 scaled_load5=0.5;0.9;;0 load15=1;;;0 scaled_load15=0.25;0.9;;0\n\
+             /proc/loadavg: 4.00 2.00 1.00\n\
+             CPUs: 4\n\
+             thresholds apply to the load averages divided by the 4 CPUs (-r)\n\
+             load1: warning 0.9, critical none\n\
+             load5: warning 0.9, critical none\n\
+             load15: warning 0.9, critical none\n\
+             tasks: not in /proc/loadavg\n\
+             load1 1.00: WARNING\n\
+             load5 0.50: OK\n\
+             load15 0.25: OK\n",
+        );
+}

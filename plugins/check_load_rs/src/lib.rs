@@ -31,7 +31,8 @@ impl std::str::FromStr for LoadRanges {
     about = "Check the 1, 5 and 15 minute load averages (drop-in for check_load)",
     after_help = "Each list may hold fewer than three values: the last one repeats. Each value may \
                   also be a range ([@][start:][end]). Without -w and -c the plugin is OK and \
-                  reports perfdata."
+                  reports perfdata. -v adds the /proc/loadavg line and the CPU count, -vv the \
+                  thresholds in effect, -vvv the task counts and each average's state."
 )]
 pub struct Args {
     /// Warning thresholds for the 1, 5 and 15 minute averages
@@ -69,6 +70,8 @@ rsplugins::plugin_entry!(Args, SERVICE, check);
 pub struct LoadData {
     /// The averages.
     pub load: LoadAvg,
+    /// The /proc/loadavg line they were read from (shown with -v).
+    pub line: String,
     /// Online CPUs.
     pub cpus: usize,
     /// Top processes by CPU: (percent, pid, command line).
@@ -101,14 +104,19 @@ fn validate(args: &Args) -> Result<(), CheckError> {
 
 /// Reads the averages, the CPU count and, when asked, the top processes.
 pub fn acquire(proc: &ProcFs, top_n: usize) -> Result<LoadData, CheckError> {
-    let load = proc.loadavg()?;
+    let (load, line) = proc.loadavg_line()?;
     let cpus = proc.cpu_count()?;
     let top = if top_n > 0 {
         top_processes(proc, top_n)?
     } else {
         Vec::new()
     };
-    Ok(LoadData { load, cpus, top })
+    Ok(LoadData {
+        load,
+        line,
+        cpus,
+        top,
+    })
 }
 
 fn top_processes(proc: &ProcFs, n: usize) -> Result<Vec<(f64, u32, String)>, CheckError> {
@@ -124,6 +132,24 @@ fn top_processes(proc: &ProcFs, n: usize) -> Result<Vec<(f64, u32, String)>, Che
     list.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     list.truncate(n);
     Ok(list)
+}
+
+/// `running/total` and the last PID, the fields after the averages.
+fn tasks_text(line: &str) -> Option<String> {
+    let mut fields = line.split_whitespace().skip(3);
+    let (running, total) = fields.next()?.split_once('/')?;
+    let last = fields.next()?;
+    let numbers = [running, total, last];
+    if !numbers.iter().all(|n| n.parse::<u64>().is_ok()) {
+        return None;
+    }
+    Some(format!(
+        "tasks: {running} running, {total} total, last PID {last}"
+    ))
+}
+
+fn threshold_text(range: Option<Range>) -> String {
+    range.map_or_else(|| "none".to_string(), |r| r.to_string())
 }
 
 fn averages_text(values: [f64; 3]) -> String {
@@ -144,10 +170,12 @@ pub fn evaluate(args: &Args, data: &LoadData) -> CheckResult {
 
     let mut result = CheckResult::new(String::new());
     let mut state = State::Ok;
+    let mut states = [State::Ok; 3];
     for i in 0..3 {
         let thresholds =
             Thresholds::new(args.warning.map(|r| r.0[i]), args.critical.map(|r| r.0[i]));
-        state = state.worst(thresholds.evaluate(compared[i]));
+        states[i] = thresholds.evaluate(compared[i]);
+        state = state.worst(states[i]);
         if args.percpu {
             result.perf(Perfdata::new(labels[i], total[i], Uom::None).min(0.0));
             result.perf(
@@ -174,6 +202,43 @@ pub fn evaluate(args: &Args, data: &LoadData) -> CheckResult {
         format!("load average: {}", averages_text(total))
     };
     result.set_state(state);
+    // C's levels: 1 a little more, 2 the configuration and what was read,
+    // 3 everything needed for diagnosis.
+    let verbosity = args.common.verbosity();
+    if verbosity >= 1 {
+        result.detail(format!("/proc/loadavg: {}", data.line));
+        result.detail(format!("CPUs: {}", data.cpus));
+    }
+    if verbosity >= 2 {
+        result.detail(if args.percpu {
+            format!(
+                "thresholds apply to the load averages divided by the {} CPUs (-r)",
+                data.cpus
+            )
+        } else {
+            "thresholds apply to the load averages as read (-r divides them by the CPUs)"
+                .to_string()
+        });
+        for (i, label) in labels.iter().enumerate() {
+            result.detail(format!(
+                "{label}: warning {}, critical {}",
+                threshold_text(args.warning.map(|r| r.0[i])),
+                threshold_text(args.critical.map(|r| r.0[i]))
+            ));
+        }
+    }
+    if verbosity >= 3 {
+        result.detail(
+            tasks_text(&data.line).unwrap_or_else(|| "tasks: not in /proc/loadavg".to_string()),
+        );
+        for (i, label) in labels.iter().enumerate() {
+            result.detail(format!(
+                "{label} {}: {}",
+                format_fixed(compared[i], 2),
+                states[i].name()
+            ));
+        }
+    }
     if !data.top.is_empty() {
         result.detail(format!("Top {} processes by CPU:", data.top.len()));
         result.detail("  %CPU     PID COMMAND");
@@ -198,6 +263,7 @@ mod tests {
     fn data(one: f64, five: f64, fifteen: f64, cpus: usize) -> LoadData {
         LoadData {
             load: LoadAvg { one, five, fifteen },
+            line: format!("{one} {five} {fifteen} 1/99 1234"),
             cpus,
             top: Vec::new(),
         }
@@ -279,6 +345,59 @@ mod tests {
         let a = args(&["-w", "10", "-c", "5"]);
         assert!(validate(&a).is_err());
         assert!(validate(&args(&["-w", "5", "-c", "10"])).is_ok());
+    }
+
+    #[test]
+    fn verbosity_adds_details_level_by_level() {
+        let d = data(1.5, 0.5, 0.25, 2);
+        let details = |list: &[&str]| evaluate(&args(list), &d).details;
+        assert!(details(&["-w", "1", "-c", "2"]).is_empty());
+        assert_eq!(
+            details(&["-w", "1", "-c", "2", "-v"]),
+            ["/proc/loadavg: 1.5 0.5 0.25 1/99 1234", "CPUs: 2"]
+        );
+        let vv = details(&["-w", "1", "-c", "~:2", "-vv"]);
+        assert_eq!(
+            vv[2..],
+            [
+                "thresholds apply to the load averages as read (-r divides them by the CPUs)",
+                "load1: warning 1, critical ~:2",
+                "load5: warning 1, critical ~:2",
+                "load15: warning 1, critical ~:2",
+            ]
+        );
+        let vvv = details(&["-r", "-c", "0.5", "-vvv"]);
+        assert_eq!(
+            vvv[2..],
+            [
+                "thresholds apply to the load averages divided by the 2 CPUs (-r)",
+                "load1: warning none, critical 0.5",
+                "load5: warning none, critical 0.5",
+                "load15: warning none, critical 0.5",
+                "tasks: 1 running, 99 total, last PID 1234",
+                "load1 0.75: CRITICAL",
+                "load5 0.25: OK",
+                "load15 0.12: OK",
+            ]
+        );
+        // Verbose lines come before the top processes.
+        let mut d = data(0.1, 0.1, 0.1, 1);
+        d.top = vec![(1.0, 7, "x".into())];
+        let r = evaluate(&args(&["-n", "1", "-v"]), &d);
+        assert_eq!(r.details[1], "CPUs: 1");
+        assert_eq!(r.details[2], "Top 1 processes by CPU:");
+    }
+
+    #[test]
+    fn tasks_from_the_loadavg_line() {
+        assert_eq!(
+            tasks_text("0.1 0.2 0.3 3/250 4567").as_deref(),
+            Some("tasks: 3 running, 250 total, last PID 4567")
+        );
+        assert_eq!(tasks_text("0.1 0.2 0.3"), None);
+        assert_eq!(tasks_text("0.1 0.2 0.3 3-250 4567"), None);
+        assert_eq!(tasks_text("0.1 0.2 0.3 x/250 4567"), None);
+        assert_eq!(tasks_text("0.1 0.2 0.3 3/250"), None);
     }
 
     #[test]
