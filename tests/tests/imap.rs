@@ -305,7 +305,7 @@ fn credentials_imply_verification_unless_insecure() {
         .assert()
         .code(2)
         .stdout(predicate::str::starts_with(
-            "IMAP CRITICAL - TLS failed: certificate not trusted: unknown issuer",
+            "IMAP CRITICAL - TLS failed: certificate not trusted: self-signed and not in --ca-file",
         ));
     assert_eq!(peer.finish(), vec!["a1 CAPABILITY", "a2 STARTTLS"]);
     let peer = Peer::spawn_tls(

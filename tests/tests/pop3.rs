@@ -257,7 +257,7 @@ fn credentials_imply_verification_unless_insecure() {
         .assert()
         .code(2)
         .stdout(predicate::str::starts_with(
-            "POP3 CRITICAL - TLS failed: certificate not trusted: unknown issuer",
+            "POP3 CRITICAL - TLS failed: certificate not trusted: self-signed and not in --ca-file",
         ));
     assert_eq!(peer.finish(), vec!["STLS"]);
 
@@ -490,7 +490,9 @@ fn certificate_days() {
         .args(["-S", "--ca-file", &ca.path(), "-U", "u", "-P", "pw-exp-1"])
         .assert()
         .code(2)
-        .stdout("POP3 CRITICAL - TLS failed: certificate not trusted: certificate expired\n");
+        .stdout(predicate::str::starts_with(
+            "POP3 CRITICAL - TLS failed: certificate not trusted: expired (notAfter ",
+        ));
 }
 
 #[test]
@@ -606,7 +608,7 @@ fn ipv6_loopback() {
     plugin("check_pop3_rs")
         .args(["-H", "::1", "-p", &port.to_string(), "-4"])
         .assert()
-        .code(2)
+        .code(3)
         .stdout(predicate::str::contains("::1 has no IPv4 address"));
 }
 

@@ -258,7 +258,7 @@ fn verification_uses_the_given_ca_and_the_host_name() {
         .assert()
         .code(2)
         .stdout(predicate::str::contains(
-            "certificate is not valid for this host name",
+            "certificate not trusted: for other.example, not for 127.0.0.1",
         ));
 
     let self_signed = TestPki::self_signed(&["localhost", "127.0.0.1"], 100);

@@ -96,15 +96,81 @@ impl NetError {
         }
     }
 
-    /// The check error for this failure: time-outs take the `-t` state, a
-    /// name that does not resolve is UNKNOWN (as in C: the check could not
-    /// start), everything else is CRITICAL (the service watched is what failed).
-    pub fn into_check_error(self, timeout: &TimeoutSpec) -> CheckError {
-        let state = match self {
+    /// The state for this failure, the one policy of every network plugin:
+    ///
+    /// | failure | state |
+    /// |---|---|
+    /// | time-out | the `-t` state (CRITICAL unless given) |
+    /// | name does not resolve, no address of the family asked for (`-4`/`-6`) | UNKNOWN: the check could not start, as in C |
+    /// | connection refused | the `-r` state (CRITICAL unless given) |
+    /// | anything else: unreachable, closed, garbage, limits, TLS | CRITICAL: the service watched is what failed |
+    pub fn state(&self, timeout: &TimeoutSpec, refuse: State) -> State {
+        match self {
             NetError::Timeout { .. } => timeout.state,
             NetError::Resolve { .. } | NetError::NoAddress { .. } => State::Unknown,
+            NetError::Refused { .. } => refuse,
             _ => State::Critical,
-        };
+        }
+    }
+
+    /// The check error for this failure, by [`NetError::state`] (a refusal
+    /// CRITICAL).
+    pub fn into_check_error(self, timeout: &TimeoutSpec) -> CheckError {
+        let state = self.state(timeout, State::Critical);
         CheckError::new(state, self.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_failure_policy_table() {
+        let timeout: TimeoutSpec = "5:warning".parse().unwrap();
+        let s = |e: NetError| e.state(&timeout, State::Ok);
+        let host = || "h".to_string();
+        assert_eq!(
+            s(NetError::timeout(
+                "waiting",
+                std::time::Duration::from_secs(5)
+            )),
+            State::Warning
+        );
+        assert_eq!(
+            s(NetError::Resolve {
+                host: host(),
+                reason: "x".into()
+            }),
+            State::Unknown
+        );
+        assert_eq!(
+            s(NetError::NoAddress {
+                host: host(),
+                family: "IPv6"
+            }),
+            State::Unknown
+        );
+        assert_eq!(s(NetError::Refused { target: host() }), State::Ok);
+        for e in [
+            NetError::Unreachable {
+                target: host(),
+                reason: "x".into(),
+            },
+            NetError::Closed {
+                partial: String::new(),
+            },
+            NetError::Garbage { what: "x".into() },
+            NetError::LineTooLong { limit: 1 },
+            NetError::DataBeforeTls,
+            NetError::Tls { reason: "x".into() },
+        ] {
+            assert_eq!(s(e), State::Critical);
+        }
+        let e = NetError::Resolve {
+            host: host(),
+            reason: "Name or service not known".into(),
+        };
+        assert_eq!(e.into_check_error(&timeout).state, State::Unknown);
     }
 }

@@ -105,18 +105,11 @@ impl Failure {
         }
     }
 
-    /// The state: a time-out takes the `-t` state, a refused connection the
-    /// `-r` state, anything else is CRITICAL.
+    /// The state: a connection failure by [`NetError::state`] (the one
+    /// policy), a protocol failure CRITICAL.
     pub fn state(&self, timeout: &TimeoutSpec, refuse: State) -> State {
         match self {
-            Failure::Net {
-                error: NetError::Timeout { .. },
-                ..
-            } => timeout.state,
-            Failure::Net {
-                error: NetError::Refused { .. },
-                ..
-            } => refuse,
+            Failure::Net { error, .. } => error.state(timeout, refuse),
             _ => State::Critical,
         }
     }

@@ -124,6 +124,20 @@ impl Session {
         Some(certificate_check(facts, days, None))
     }
 
+    /// The certificate part and the state it adds to the check, the one
+    /// certificate rule of every plugin: with `-D` its own state; without,
+    /// only an expired certificate counts (CRITICAL), one about to expire is
+    /// just mentioned.
+    pub fn judged_certificate(&self, days: Option<CertDays>) -> Option<(CheckResult, State)> {
+        let cert = self.certificate_check(days)?;
+        let state = if days.is_some() || cert.state() == State::Critical {
+            cert.state()
+        } else {
+            State::Ok
+        };
+        Some((cert, state))
+    }
+
     /// `time` (total, judged by `thresholds`), `connect_time` and, with TLS, `tls_time`.
     pub fn timing_perfdata(&self, total: Duration, thresholds: &Thresholds) -> Vec<Perfdata> {
         let mut points = vec![
@@ -176,11 +190,8 @@ impl Session {
         }
         let mut state = thresholds.evaluate(elapsed.as_secs_f64());
         let mut details = Vec::new();
-        if let Some(cert) = self.certificate_check(cert_days) {
-            // Without -D an expiring certificate is only mentioned; an expired one counts.
-            if cert_days.is_some() || cert.state() == State::Critical {
-                state = state.worst(cert.state());
-            }
+        if let Some((cert, cert_state)) = self.judged_certificate(cert_days) {
+            state = state.worst(cert_state);
             parts.push(cert.summary.clone());
             details.extend(cert.details);
         }

@@ -334,20 +334,10 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
     let deadline = Deadline::from_timeout(&timeout);
     match block_on(dialogue(&args, &plan, deadline))? {
         Ok((session, outcome)) => Ok(evaluate(&args, &session, &outcome)),
-        Err(StepError {
-            error: NetError::Refused { target },
-            ..
-        }) => Err(CheckError::new(
-            args.probe.refuse,
-            format!("connect to {target}: Connection refused"),
+        Err(e) => Err(CheckError::new(
+            e.error.state(&timeout, args.probe.refuse),
+            e.message(),
         )),
-        Err(
-            e @ StepError {
-                error: NetError::Timeout { .. },
-                ..
-            },
-        ) => Err(CheckError::new(timeout.state, e.message())),
-        Err(e) => Err(CheckError::critical(e.message())),
     }
 }
 

@@ -188,13 +188,11 @@ impl Failure {
         }
     }
 
-    /// The check error: time-outs take the `-t` state, the rest is CRITICAL.
+    /// The check error: a connection failure by the library's one policy
+    /// ([`NetError::state`]), a wrong identification CRITICAL.
     pub fn into_check_error(self, timeout: &TimeoutSpec) -> CheckError {
         let state = match &self {
-            Failure::Net {
-                error: NetError::Timeout { .. },
-                ..
-            } => timeout.state,
+            Failure::Net { error, .. } => error.state(timeout, State::Critical),
             _ => State::Critical,
         };
         CheckError::new(state, self.message())

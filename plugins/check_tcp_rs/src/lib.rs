@@ -142,11 +142,10 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
     })?;
     match outcome {
         Ok((session, exchange, elapsed)) => Ok(evaluate(&args, &session, &exchange, elapsed)),
-        Err(NetError::Refused { target }) => Err(CheckError::new(
-            args.probe.refuse,
-            format!("connect to {target}: Connection refused"),
-        )),
-        Err(e) => Err(e.into_check_error(&timeout)),
+        Err(e) => {
+            let state = e.state(&timeout, args.probe.refuse);
+            Err(CheckError::new(state, e.to_string()))
+        }
     }
 }
 
@@ -191,10 +190,11 @@ pub fn evaluate(
         _ => {}
     }
     result.summary = summary;
-    if let Some(cert) = session.certificate_check(args.tls.certificate) {
-        if args.tls.certificate.is_some() {
+    if let Some((cert, cert_state)) = session.judged_certificate(args.tls.certificate) {
+        // C says nothing of the certificate without -D; an expired one still counts.
+        if args.tls.certificate.is_some() || cert_state != State::Ok {
             result.summary.push_str(&format!(", {}", cert.summary));
-            state = state.worst(cert.state());
+            state = state.worst(cert_state);
         }
         result.details.extend(cert.details);
     }

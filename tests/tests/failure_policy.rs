@@ -1,0 +1,175 @@
+//! One failure policy for every network plugin, proven as one table: the
+//! same event gives the same state and the same wording in all six
+//! (README.md, "Conventions": the failure policy).
+
+use std::time::Duration;
+
+use rsplugins_tests::peer::{closed_port, send, Peer, Step};
+use rsplugins_tests::pki::TestPki;
+use rsplugins_tests::{plugin, within};
+
+type Row = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    Option<&'static str>,
+    &'static [&'static str],
+);
+
+/// (binary, service, extra arguments so the plugin reads what the peer sends,
+/// option for implicit TLS when the plugin speaks TLS, a good dialogue: the
+/// greeting, then one answer per line received)
+const PLUGINS: &[Row] = &[
+    ("check_tcp_rs", "TCP", &["-e", "x"], Some("-S"), &["x\r\n"]),
+    (
+        "check_smtp_rs",
+        "SMTP",
+        &[],
+        Some("--ssl"),
+        &["220 mx ESMTP\r\n", "250 mx\r\n", "221 bye\r\n"],
+    ),
+    (
+        "check_pop3_rs",
+        "POP3",
+        &[],
+        Some("-S"),
+        &["+OK ready\r\n", "+OK bye\r\n"],
+    ),
+    (
+        "check_imap_rs",
+        "IMAP",
+        &[],
+        Some("-S"),
+        &[
+            "* OK ready\r\n",
+            "* CAPABILITY IMAP4rev1\r\na1 OK done\r\n",
+            "* BYE bye\r\na2 OK done\r\n",
+        ],
+    ),
+    (
+        "check_ftp_rs",
+        "FTP",
+        &[],
+        Some("-S"),
+        &["220 ready\r\n", "221 bye\r\n"],
+    ),
+    (
+        "check_ssh_rs",
+        "SSH",
+        &[],
+        None,
+        &["SSH-2.0-OpenSSH_9.2p1\r\n"],
+    ),
+];
+
+/// The steps of a good dialogue.
+fn dialogue(lines: &[&str]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            steps.push(Step::Recv);
+        }
+        steps.push(send(line));
+    }
+    steps
+}
+
+/// Runs `name` and returns (exit code, first line).
+fn first_line(name: &str, args: &[&str]) -> (i32, String) {
+    let out = within(Duration::from_secs(8), plugin(name).args(args))
+        .get_output()
+        .clone();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (
+        out.status.code().unwrap_or(-1),
+        text.lines().next().unwrap_or("").to_string(),
+    )
+}
+
+#[test]
+fn no_address_of_the_family_asked_for_is_unknown() {
+    for (name, service, extra, _, _) in PLUGINS {
+        let mut args = vec!["-H", "::1", "-4", "-p", "1"];
+        args.extend_from_slice(extra);
+        assert_eq!(
+            first_line(name, &args),
+            (3, format!("{service} UNKNOWN - ::1 has no IPv4 address")),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_refused_connection_is_critical() {
+    for (name, service, extra, _, _) in PLUGINS {
+        let port = closed_port().to_string();
+        let mut args = vec!["-H", "127.0.0.1", "-p", &port];
+        args.extend_from_slice(extra);
+        assert_eq!(
+            first_line(name, &args),
+            (
+                2,
+                format!(
+                    "{service} CRITICAL - connect to 127.0.0.1 port {port}: Connection refused"
+                )
+            ),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_silent_server_ends_in_the_timeout_state_naming_what_was_awaited() {
+    for (name, service, extra, _, _) in PLUGINS {
+        let peer = Peer::spawn(vec![Step::Hang]);
+        let port = peer.port.to_string();
+        let mut args = vec!["-H", "127.0.0.1", "-p", &port, "-t", "1:UNKNOWN"];
+        args.extend_from_slice(extra);
+        let (code, line) = first_line(name, &args);
+        assert_eq!(code, 3, "{name}: {line}");
+        assert!(
+            line.starts_with(&format!(
+                "{service} UNKNOWN - timed out after 1 seconds waiting for "
+            )),
+            "{name}: {line}"
+        );
+    }
+}
+
+#[test]
+fn a_close_before_any_data_is_critical_and_says_so() {
+    for (name, service, extra, _, _) in PLUGINS {
+        let peer = Peer::spawn(vec![Step::Close]);
+        let port = peer.port.to_string();
+        let mut args = vec!["-H", "127.0.0.1", "-p", &port];
+        args.extend_from_slice(extra);
+        let (code, line) = first_line(name, &args);
+        assert_eq!(code, 2, "{name}: {line}");
+        let said = line.contains("connection closed by the server")
+            || line.contains(" - No data received from host | ");
+        assert!(
+            line.starts_with(&format!("{service} CRITICAL - ")) && said,
+            "{name}: {line}"
+        );
+    }
+}
+
+#[test]
+fn an_expired_certificate_is_critical_even_without_days() {
+    let pki = TestPki::new();
+    let leaf = pki.leaf(&["localhost", "127.0.0.1"], -10);
+    for (name, service, extra, tls, greeting) in PLUGINS {
+        let Some(tls) = tls else { continue };
+        let peer = Peer::spawn_tls(&leaf, true, dialogue(greeting));
+        let port = peer.port.to_string();
+        let mut args = vec!["-H", "127.0.0.1", "-p", &port, tls, "-t", "2"];
+        args.extend_from_slice(extra);
+        let (code, line) = first_line(name, &args);
+        assert_eq!(code, 2, "{name}: {line}");
+        assert!(
+            line.starts_with(&format!("{service} CRITICAL - ")),
+            "{name}: {line}"
+        );
+        assert!(line.contains("expired 10 days ago"), "{name}: {line}");
+    }
+}
