@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds a synthetic /proc tree with COUNT processes (pids 1..COUNT) for
 # check_proc_rs benchmarks: an uptime file and, per process, a stat line as
-# the kernel writes it and a NUL-separated cmdline.
+# the kernel writes it, a status file (user ids, locked memory: read by -u
+# and -s L) and a NUL-separated cmdline.
 #
 #   plugins/check_proc_rs/bench/make_fixture.sh DIR COUNT
 #   target/dist/check_proc_rs --proc-root DIR -w 20000 -c 30000
 #
 # Every tenth process is a kernel thread (no cmdline), every tenth a zombie,
-# every tenth in uninterruptible sleep; names, sizes and ages vary.
+# every tenth in uninterruptible sleep; names, sizes, ages and users (0 or
+# 1000) vary.
 set -euo pipefail
 
 if [ $# -ne 2 ] || ! [ "$2" -ge 1 ] 2>/dev/null; then
@@ -50,6 +52,9 @@ for ((pid = 1; pid <= count; pid++)); do
   printf '%d (%s) %s %d %d %d 0 -1 %d 100 0 0 0 %d %d 0 0 20 0 %d 0 %d %d %d 18446744073709551615 %s\n' \
     "$pid" "$name" "$state" "$ppid" "$pid" "$pid" "$flags" "$utime" "$stime" \
     "$threads" "$start" "$vsize" "$rss" "$tail_fields" > "$pid/stat"
+  uid=$(( pid % 4 == 0 ? 0 : 1000 ))
+  printf 'Name:\t%s\nState:\t%s\nPid:\t%d\nPPid:\t%d\nUid:\t%d\t%d\t%d\t%d\nVmLck:\t       0 kB\nThreads:\t%d\n' \
+    "$name" "$state" "$pid" "$ppid" "$uid" "$uid" "$uid" "$uid" "$threads" > "$pid/status"
   if [ "$i" -eq 8 ] || [ "$i" -eq 9 ]; then
     : > "$pid/cmdline"
   else

@@ -354,10 +354,16 @@ impl Filter {
         })
     }
 
-    /// The tests that need only /proc/PID/stat (and the owner). A process
-    /// failing them fails the filter; one passing them may still fail on its
-    /// command line ([`Filter::matches_cmdline`]).
+    /// The tests that need only /proc/PID/stat (and status, when
+    /// [`Filter::needs_status`]). A process failing them fails the filter; one
+    /// passing them may still fail on its command line ([`Filter::matches_cmdline`]).
     pub fn matches_stat(&self, p: &Process, sys: &Sys) -> bool {
+        self.matches_stat_fields(p, sys) && self.matches_status(p)
+    }
+
+    /// The tests on what status gives: the effective uid, and the STAT
+    /// letters (`L` needs the locked memory).
+    pub fn matches_status(&self, p: &Process) -> bool {
         if let Some(states) = &self.states {
             // Any of the letters, as C documents ("one or more of the status flags").
             let stat = p.ps_stat();
@@ -365,10 +371,13 @@ impl Filter {
                 return false;
             }
         }
+        !self.uid.is_some_and(|uid| p.uid != uid)
+    }
+
+    /// The tests on /proc/PID/stat alone: the scan reads status only for
+    /// processes that pass them.
+    pub fn matches_stat_fields(&self, p: &Process, sys: &Sys) -> bool {
         if self.ppid.is_some_and(|ppid| p.ppid != ppid) {
-            return false;
-        }
-        if self.uid.is_some_and(|uid| p.uid != uid) {
             return false;
         }
         if (self.no_kthreads || self.orphaned) && p.is_kernel_thread() {

@@ -31,8 +31,9 @@ pub struct ProcData {
     /// Its parent (the engine's `sh -c` wrapper, say).
     pub parent_pid: Option<u32>,
     /// Every process, sorted by id. `uid` (effective) and `locked_kb` are
-    /// read only when a filter needs them ([`Filter::needs_status`]),
-    /// `cmdline` only when a filter or the listing needs it.
+    /// read only when a filter needs them ([`Filter::needs_status`]) and only
+    /// for processes passing the filters on stat, `cmdline` only when a
+    /// filter or the listing needs it.
     pub processes: Vec<Process>,
 }
 
@@ -131,7 +132,9 @@ fn read_chunk(job: &Job, pids: &[u32]) -> Result<Vec<Process>, CheckError> {
                 job.root.root().join(&path).display()
             ))
         })?;
-        if want_status {
+        let candidate = job.filter.matches_stat_fields(&p, &job.sys);
+        // The others fail the filter whatever their status says.
+        if want_status && candidate {
             // Not the owner of /proc/PID: that is root for a daemon that
             // dropped privileges (not dumpable). ps takes status's uids.
             path.truncate(path.len() - "stat".len());
@@ -152,7 +155,10 @@ fn read_chunk(job: &Job, pids: &[u32]) -> Result<Vec<Process>, CheckError> {
             path.truncate(path.len() - "status".len());
             path.push_str("stat");
         }
-        if job.filter.matches_stat(&p, &job.sys) && (job.verbose || job.filter.needs_cmdline(&p)) {
+        if candidate
+            && job.filter.matches_status(&p)
+            && (job.verbose || job.filter.needs_cmdline(&p))
+        {
             path.truncate(path.len() - "stat".len());
             path.push_str("cmdline");
             // A process gone in between keeps its stat data; no cmdline then.
@@ -335,6 +341,14 @@ mod tests {
             "{}",
             err.message
         );
+        // Status is not read where the stat filters already decided.
+        let filter = Filter {
+            uid: Some(0),
+            ppid: Some(99),
+            ..Filter::default()
+        };
+        let data = acquire(&proc, &filter, false).unwrap();
+        assert_eq!(data.processes.len(), 3);
     }
 
     #[test]
