@@ -371,7 +371,7 @@ impl Filter {
                 return false;
             }
         }
-        !self.uid.is_some_and(|uid| p.uid != uid)
+        self.uid.is_none_or(|uid| p.uid == uid)
     }
 
     /// The tests on /proc/PID/stat alone: the scan reads status only for
