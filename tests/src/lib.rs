@@ -68,3 +68,26 @@ pub fn testbed() -> bool {
     }
     up
 }
+
+/// Whether `what` (a C plugin, a testbed port) is here. A test skips
+/// without it on a laptop, but under CI=true a missing piece is a failure.
+pub fn available(what: &str, present: bool) -> bool {
+    if !present {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI=true but {what} is missing"
+        );
+        eprintln!("{what} is missing: skipping");
+    }
+    present
+}
+
+/// A value of the testbed's /etc/rsplugins-testbed.env.
+pub fn testbed_env(key: &str) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/rsplugins-testbed.env").ok()?;
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .find(|(k, _)| k.trim() == key)
+        .map(|(_, v)| v.trim().to_string())
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use predicates::prelude::*;
 use rsplugins_tests::peer::{closed_port, send, Peer, Step};
 use rsplugins_tests::pki::TestPki;
-use rsplugins_tests::{plugin, plugin_on, testbed, within};
+use rsplugins_tests::{available, plugin, plugin_on, testbed, testbed_env, within};
 
 const GREETING: &str = "220 rsplugins FTP ready\r\n";
 
@@ -674,15 +674,6 @@ fn bad_options_exit_3() {
 const C_CHECK_FTP: &str = "/usr/lib/nagios/plugins/check_ftp";
 
 /// A value of /etc/rsplugins-testbed.env.
-fn testbed_env(key: &str) -> Option<String> {
-    let text = std::fs::read_to_string("/etc/rsplugins-testbed.env").ok()?;
-    text.lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .find(|(k, _)| k.trim() == key)
-        .map(|(_, v)| v.trim().to_string())
-}
-
 fn testbed_ca() -> String {
     testbed_env("RSPLUGINS_TESTBED_CA").unwrap_or_else(|| "/etc/ssl/rsplugins-test/ca.pem".into())
 }
@@ -790,10 +781,11 @@ fn testbed_vsftpd_implicit_ftps() {
     if !testbed() {
         return;
     }
-    let Some(port) = testbed_env("RSPLUGINS_TESTBED_FTPS_IMPLICIT_PORT") else {
-        eprintln!("no implicit FTPS in this testbed: skipping");
+    let port = testbed_env("RSPLUGINS_TESTBED_FTPS_IMPLICIT_PORT");
+    if !available("the testbed's implicit FTPS port", port.is_some()) {
         return;
-    };
+    }
+    let port = port.unwrap_or_default();
     let ca = testbed_ca();
     let (user, pass) = ftp_user();
     plugin("check_ftp_rs")
@@ -808,10 +800,7 @@ fn testbed_vsftpd_implicit_ftps() {
 }
 
 #[test]
-fn testbed_refused_port() {
-    if !testbed() {
-        return;
-    }
+fn refused_port() {
     let port = closed_port();
     ftp(port)
         .assert()
@@ -825,8 +814,7 @@ fn testbed_same_exit_codes_as_c_check_ftp() {
     if !testbed() {
         return;
     }
-    if !std::path::Path::new(C_CHECK_FTP).exists() {
-        eprintln!("{C_CHECK_FTP} is not installed: skipping");
+    if !available(C_CHECK_FTP, std::path::Path::new(C_CHECK_FTP).exists()) {
         return;
     }
     let port = testbed_env("RSPLUGINS_TESTBED_FTP_PORT").unwrap_or_else(|| "21".into());
