@@ -7,21 +7,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Command;
 
-/// Every plugin's clap definition, in suite order.
+/// Every plugin's clap definition, in name order: one per crate under
+/// `plugins/` (derived by build.rs).
 pub fn commands() -> Vec<Command> {
-    vec![
-        check_disk_rs::command(),
-        check_ftp_rs::command(),
-        check_imap_rs::command(),
-        check_load_rs::command(),
-        check_mem_rs::command(),
-        check_pop3_rs::command(),
-        check_proc_rs::command(),
-        check_smtp_rs::command(),
-        check_ssh_rs::command(),
-        check_swap_rs::command(),
-        check_tcp_rs::command(),
-    ]
+    include!(concat!(env!("OUT_DIR"), "/plugins.rs"))
 }
 
 /// The workspace root.
