@@ -75,21 +75,26 @@ pub enum FreeLimit {
 }
 
 impl FreeLimit {
-    /// The limit in bytes for a given total.
+    /// The limit in bytes for a given total: free space at or below it
+    /// alerts. A percentage is rounded down to whole bytes (exactly for whole
+    /// percents), so `free <= bytes_of(total)` is the same test as
+    /// `free / total <= percent`.
     pub fn bytes_of(&self, total: u64) -> u64 {
         match self {
-            FreeLimit::Percent(p) => (total as f64 * p / 100.0).round() as u64,
+            FreeLimit::Percent(p) if p.fract() == 0.0 && (0.0..=100.0).contains(p) => {
+                // Integer arithmetic: 10% of 1000 must be 100, not 99.99999.
+                (u128::from(total) * (*p as u128) / 100) as u64
+            }
+            FreeLimit::Percent(p) => (total as f64 * p / 100.0).floor().max(0.0) as u64,
             FreeLimit::Bytes(b) => *b,
         }
     }
 
-    /// Whether `free` bytes out of `total` breach the limit.
+    /// Whether `free` bytes out of `total` breach the limit: free space at or
+    /// below it, as C check_disk and check_swap 2.3.3 decide (`-c 25%` is
+    /// CRITICAL at exactly 25% free).
     pub fn breached(&self, free: u64, total: u64) -> bool {
-        match self {
-            // Compare percentages directly: rounding to bytes must not flip the result.
-            FreeLimit::Percent(p) => total == 0 || (free as f64 / total as f64 * 100.0) < *p,
-            FreeLimit::Bytes(b) => free < *b,
-        }
+        free <= self.bytes_of(total)
     }
 
     /// Parses `N%` or a size with an optional unit (`default_unit` without one).
@@ -128,14 +133,16 @@ impl fmt::Display for FreeLimit {
     }
 }
 
-/// The used-bytes level at which any of `limits` starts to alert, for perfdata
-/// (so graphs of used bytes and the alerts agree); `None` without limits.
+/// The used-bytes level above which any of `limits` alerts, for perfdata
+/// (Nagios levels alert above the value, so graphs of used bytes and the
+/// alerts agree to the byte); `None` without limits.
 pub fn used_level(limits: &[FreeLimit], total: u64) -> Option<u64> {
     limits
         .iter()
         .map(|l| l.bytes_of(total))
         .max()
-        .map(|free| total.saturating_sub(free))
+        // free <= limit alerts, i.e. used >= total - limit, i.e. used > total - limit - 1.
+        .map(|free| total.saturating_sub(free).saturating_sub(1))
 }
 
 #[cfg(test)]
@@ -166,15 +173,50 @@ mod tests {
         let p: FreeLimit = "10%".parse().unwrap();
         assert_eq!(p, FreeLimit::Percent(10.0));
         assert!(p.breached(99, 1000));
-        assert!(!p.breached(100, 1000));
+        assert!(!p.breached(101, 1000));
         assert!(p.breached(0, 0));
         assert_eq!(p.bytes_of(1000), 100);
         let b: FreeLimit = "1K".parse().unwrap();
         assert!(b.breached(1023, 10_000));
-        assert!(!b.breached(1024, 10_000));
+        assert!(!b.breached(1025, 10_000));
         assert!("101%".parse::<FreeLimit>().is_err());
         assert!("x%".parse::<FreeLimit>().is_err());
-        assert_eq!(used_level(&[p, b], 10_000), Some(10_000 - 1024));
+        assert_eq!(used_level(&[p, b], 10_000), Some(10_000 - 1024 - 1));
         assert_eq!(used_level(&[], 10_000), None);
+        assert_eq!(used_level(&["100%".parse().unwrap()], 10), Some(0));
+    }
+
+    #[test]
+    fn exact_boundaries_alert_as_in_c() {
+        // C check_disk/check_swap 2.3.3: free <= limit alerts.
+        let quarter: FreeLimit = "25%".parse().unwrap();
+        assert!(quarter.breached(250, 1000));
+        assert!(!quarter.breached(251, 1000));
+        let tenth: FreeLimit = "10%".parse().unwrap();
+        // 10% of sizes where floating point would land just below the limit.
+        for total in [
+            10u64,
+            1000,
+            3 << 30,
+            0x7fff_ffff_ffff_fff6,
+            u64::MAX / 10 * 10,
+        ] {
+            assert!(tenth.breached(total / 10, total), "{total}");
+            assert!(!tenth.breached(total / 10 + 1, total), "{total}");
+        }
+        let mib = FreeLimit::Bytes(1 << 20);
+        assert!(mib.breached(1 << 20, 4 << 20));
+        assert!(!mib.breached((1 << 20) + 1, 4 << 20));
+        let half: FreeLimit = "2.5%".parse().unwrap();
+        assert!(half.breached(25, 1000));
+        assert!(!half.breached(26, 1000));
+        // Perfdata levels: alert exactly when used exceeds the level.
+        for free in 240..260u64 {
+            let level = used_level(&[quarter], 1000).unwrap();
+            assert_eq!(quarter.breached(free, 1000), 1000 - free > level, "{free}");
+        }
+        assert_eq!(FreeLimit::Percent(0.0).bytes_of(1000), 0);
+        assert!(FreeLimit::Percent(0.0).breached(0, 1000));
+        assert!(!FreeLimit::Percent(0.0).breached(1, 1000));
     }
 }

@@ -299,3 +299,91 @@ fn exit_codes_match_c_check_disk() {
         );
     }
 }
+
+fn c_installed() -> bool {
+    rsplugins_tests::available(C_CHECK_DISK, Path::new(C_CHECK_DISK).exists())
+}
+
+/// Exit codes of C check_disk and ours on a tmpfs of `size` with `fill`
+/// bytes used, for each argument list (`PATH` stands for the mount), in a
+/// private mount namespace so no other test sees the mount. `None` when that
+/// cannot be done here (not root, no unshare, no C check_disk).
+fn on_tmpfs(size: &str, fill: usize, cases: &[&[&str]]) -> Option<Vec<(i32, i32, String)>> {
+    if !c_installed() {
+        return None;
+    }
+    let ours = rsplugins_tests::binary("check_disk_rs");
+    let mut script = format!(
+        "set -e; d=$(mktemp -d); mount -t tmpfs -o size={size} tmpfs \"$d\"; \
+         head -c {fill} /dev/zero > \"$d/fill\"; set +e\n"
+    );
+    for args in cases {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if *a == "PATH" {
+                    "\"$d\"".into()
+                } else {
+                    format!("'{a}'")
+                }
+            })
+            .collect();
+        let args = args.join(" ");
+        script.push_str(&format!(
+            "{C_CHECK_DISK} {args} >/dev/null; c=$?; out=$({} {args}); echo \"$c $? $out\"\n",
+            ours.display()
+        ));
+    }
+    let out = StdCommand::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<(i32, i32, String)> = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, ' ');
+            let c = f.next()?.parse().ok()?;
+            let rs = f.next()?.parse().ok()?;
+            Some((c, rs, f.next().unwrap_or("").to_string()))
+        })
+        .collect();
+    if !out.status.success() || rows.len() != cases.len() {
+        eprintln!("cannot mount a tmpfs in a namespace here (not root?): skipped");
+        return None;
+    }
+    Some(rows)
+}
+
+/// Exactly at a limit alerts (free <= limit), as in C check_disk 2.3.3.
+#[test]
+fn exact_boundaries_like_c() {
+    const MIB: usize = 1 << 20;
+    // 4 MiB with exactly 1 MiB free: -w 3 -c 1 (MB) is CRITICAL.
+    let cases: &[(&[&str], i32)] = &[
+        (&["-w", "3", "-c", "1", "-p", "PATH"], 2),
+        (&["-w", "3", "-c", "0", "-p", "PATH"], 1),
+        (&["-w", "1", "-c", "0", "-p", "PATH"], 1),
+        (&["-w", "25%", "-c", "10%", "-p", "PATH"], 1),
+        (&["-w", "24%", "-c", "10%", "-p", "PATH"], 0),
+    ];
+    let args: Vec<&[&str]> = cases.iter().map(|(a, _)| *a).collect();
+    if let Some(rows) = on_tmpfs("4M", 3 * MIB, &args) {
+        for ((args, state), (c, rs, line)) in cases.iter().zip(rows) {
+            assert_eq!((rs, c), (*state, *state), "{args:?}: {line}");
+        }
+    }
+    // 10 MiB with exactly 10% free: -c 10% is CRITICAL; inodes too.
+    let cases: &[(&[&str], i32)] = &[
+        (&["-w", "20%", "-c", "10%", "-p", "PATH"], 2),
+        (&["-w", "10%", "-c", "9%", "-p", "PATH"], 1),
+        (&["-w", "9%", "-c", "1", "-p", "PATH"], 2),
+    ];
+    let args: Vec<&[&str]> = cases.iter().map(|(a, _)| *a).collect();
+    if let Some(rows) = on_tmpfs("10M", 9 * MIB, &args) {
+        for ((args, state), (c, rs, line)) in cases.iter().zip(rows) {
+            assert_eq!((rs, c), (*state, *state), "{args:?}: {line}");
+        }
+    }
+}

@@ -26,7 +26,7 @@ fn mem_states_on_fixtures() {
         .args([&root, "-w", "10%", "-c", "5%"])
         .assert()
         .code(1)
-        .stdout("MEM WARNING - 1.5 GiB available of 16.0 GiB (9.4%) | used=15569256448B;15461882266;16320875725;0;17179869184 available=1610612736B;;;0;17179869184 available_pct=9.38%;;;0;100\n");
+        .stdout("MEM WARNING - 1.5 GiB available of 16.0 GiB (9.4%) | used=15569256448B;15461882265;16320875724;0;17179869184 available=1610612736B;;;0;17179869184 available_pct=9.38%;;;0;100\n");
     plugin("check_mem_rs")
         .args([&root, "-w", "4G", "-c", "2G"])
         .assert()
@@ -65,7 +65,7 @@ fn swap_devices_from_fixtures() {
         .args([&root, "-w", "50%", "-c", "25%"])
         .assert()
         .code(0)
-        .stdout("SWAP OK - 67% free (2.0 MiB out of 3.0 MiB) | swap=2097152B;;;0;3145728 swap_used=1048576B;1572864;2359296;0;3145728\n");
+        .stdout("SWAP OK - 67% free (2.0 MiB out of 3.0 MiB) | swap=2097152B;;;0;3145728 swap_used=1048576B;1572863;2359295;0;3145728\n");
     plugin("check_swap_rs")
         .args([&root, "-a", "-w", "50%", "-c", "25%"])
         .assert()
@@ -78,6 +78,47 @@ fn swap_devices_from_fixtures() {
         .args([&root, "-w", "80%", "-c", "10%"])
         .assert()
         .code(1);
+}
+
+/// Exactly at a limit alerts, as in C check_swap 2.3.3 (free <= limit).
+#[test]
+fn swap_exact_boundaries() {
+    // 4096 kB, 1024 kB free: exactly 25%.
+    let dir = proc_with(
+        "MemTotal: 1000 kB\nSwapTotal: 4096 kB\nSwapFree: 1024 kB\n",
+        &format!("{SWAPS_HEADER}/dev/vda2 partition 4096 3072 -2\n"),
+    );
+    let root = format!("--proc-root={}", dir.path().display());
+    for (args, code) in [
+        (&["-w", "50%", "-c", "25%"][..], 2),
+        (&["-w", "25%", "-c", "10%"], 1),
+        (&["-w", "24%", "-c", "10%"], 0),
+        (&["-w", "1M", "-c", "1048575"], 1),
+        (&["-c", "1048576"], 2),
+        (&["-a", "-w", "50%", "-c", "25%"], 2),
+    ] {
+        plugin("check_swap_rs")
+            .arg(&root)
+            .args(args)
+            .assert()
+            .code(code);
+    }
+    // check_mem_rs decides its limits the same way.
+    let dir = proc_with(
+        "MemTotal: 1000 kB\nMemFree: 50 kB\nMemAvailable: 100 kB\n",
+        SWAPS_HEADER,
+    );
+    let root = format!("--proc-root={}", dir.path().display());
+    for (args, code) in [
+        (["-w", "20%", "-c", "10%"], 2),
+        (["-w", "10%", "-c", "9%"], 1),
+    ] {
+        plugin("check_mem_rs")
+            .arg(&root)
+            .args(args)
+            .assert()
+            .code(code);
+    }
 }
 
 /// These machines have no swap: same exit codes as C check_swap on them.

@@ -43,7 +43,7 @@ fn detail(settings: &Settings, checked: &Checked, usage: &Usage) -> String {
     let limit = |name: &str, level: &LevelLimit| {
         level
             .free_bytes(usage.capacity)
-            .map(|b| format!("{name} below {}{}", unit.whole(b), unit.label))
+            .map(|b| format!("{name} at {}{} or less", unit.whole(b), unit.label))
     };
     let limits: Vec<String> = [
         limit("warning", &settings.limits.warning),
@@ -302,8 +302,8 @@ mod tests {
             render_text("DISK", &r),
             format!(
                 "DISK OK - free space: / 81292MiB (87% inode=97%) | /=12329156608B;{};{};0;270552530944\n",
-                capacity - (capacity as f64 * 0.2).round() as u64,
-                capacity - (capacity as f64 * 0.1).round() as u64
+                capacity - capacity / 5 - 1,
+                capacity - capacity / 10 - 1
             )
         );
     }
@@ -326,7 +326,11 @@ mod tests {
         let perf: Vec<String> = r.perfdata.iter().map(|p| p.to_string()).collect();
         assert_eq!(
             perf[1],
-            format!("/a=838860800B;{};{};0;1048576000", 700 << 20, 900 << 20)
+            format!(
+                "/a=838860800B;{};{};0;1048576000",
+                (700 << 20) - 1,
+                (900 << 20) - 1
+            )
         );
         // -e: only the failing ones, perfdata for all.
         let r = evaluate(&settings(&["-w", "300", "-c", "100", "-e"]), &d);
@@ -476,7 +480,7 @@ mod tests {
             r.details,
             vec![
                 "/ [ext4 on /dev/vda]: free 500MiB of 1000MiB usable (50%), total 1000MiB, \
-                 inodes free 50 of 100 (50%); warning below 200MiB, critical below 100MiB"
+                 inodes free 50 of 100 (50%); warning at 200MiB or less, critical at 100MiB or less"
                     .to_string(),
                 "skipped /proc [proc]: pseudo file system (name it with -p or its type with -N)"
                     .to_string()

@@ -37,9 +37,9 @@ pub const SERVICE: &str = "DISK";
     version,
     about = "Check free space and inodes of mounted file systems (drop-in for check_disk)",
     args_override_self = true,
-    after_help = "Thresholds are on FREE space: -w 20% warns when less than 20% of the space \
-                  usable without root's reserve is free, -w 100 when less than 100 units (-u) \
-                  are free; a percentage and an amount may both be given (either alerts). \
+    after_help = "Thresholds are on FREE space: -w 20% warns when 20% or less of the space \
+                  usable without root's reserve is free, -w 100 when 100 units (-u) or less are \
+                  free, as in C; a percentage and an amount may both be given (either alerts). \
                   Perfdata is the used space in bytes with warning and critical levels as used \
                   bytes, so graphs cross the levels exactly when the alert fires.\n\n\
                   Without -p, -r, -R or -A all mounts are checked except pseudo file systems \
@@ -53,20 +53,20 @@ pub const SERVICE: &str = "DISK";
                   and the positional form 'check_disk WARN CRIT PATH'."
 )]
 pub struct Args {
-    /// WARNING when free space is below an amount in units (-u; or with a suffix K, M, G, T) or a
-    /// percentage, e.g. 100, 5G or 20%
+    /// WARNING when free space is at or below an amount in units (-u; or with a suffix K, M, G,
+    /// T) or a percentage, e.g. 100, 5G or 20%
     #[arg(short = 'w', long = "warning", value_name = "LIMIT")]
     pub warning: Vec<String>,
 
-    /// CRITICAL when free space is below an amount in units (-u) or a percentage
+    /// CRITICAL when free space is at or below an amount in units (-u) or a percentage
     #[arg(short = 'c', long = "critical", value_name = "LIMIT")]
     pub critical: Vec<String>,
 
-    /// WARNING when free inodes are below this percentage
+    /// WARNING when free inodes are at or below this percentage
     #[arg(short = 'W', long = "iwarning", value_name = "PERCENT%")]
     pub iwarning: Option<InodePercent>,
 
-    /// CRITICAL when free inodes are below this percentage
+    /// CRITICAL when free inodes are at or below this percentage
     #[arg(short = 'K', long = "icritical", value_name = "PERCENT%")]
     pub icritical: Option<InodePercent>,
 

@@ -152,12 +152,12 @@ impl LevelLimit {
         !self.0.is_empty()
     }
 
-    /// Whether `free` bytes of `capacity` breach a limit.
+    /// Whether `free` bytes of `capacity` breach a limit (free at or below it).
     pub fn breached(&self, free: u64, capacity: u64) -> bool {
         self.0.iter().any(|l| l.breached(free, capacity))
     }
 
-    /// The free bytes below which this level alerts; `None` when unset.
+    /// The free bytes at or below which this level alerts; `None` when unset.
     pub fn free_bytes(&self, capacity: u64) -> Option<u64> {
         self.0.iter().map(|l| l.bytes_of(capacity)).max()
     }
@@ -266,26 +266,28 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// Free inodes below which `percent` alerts; none without a fixed inode count.
-    fn inode_limit(usage: &Usage, percent: Option<f64>) -> Option<f64> {
+    /// Free inodes at or below which `percent` alerts (rounded down, exact for
+    /// whole percents); none without a fixed inode count.
+    fn inode_limit(usage: &Usage, percent: Option<f64>) -> Option<u64> {
         if usage.inodes == 0 {
             return None;
         }
-        percent.map(|p| p / 100.0 * usage.inodes as f64)
+        percent.map(|p| FreeLimit::Percent(p).bytes_of(usage.inodes))
     }
 
-    fn inodes_below(usage: &Usage, percent: Option<f64>) -> bool {
-        Self::inode_limit(usage, percent).is_some_and(|l| (usage.inodes_free as f64) < l)
+    fn inodes_low(usage: &Usage, percent: Option<f64>) -> bool {
+        Self::inode_limit(usage, percent).is_some_and(|l| usage.inodes_free <= l)
     }
 
-    /// The state of a file system: CRITICAL, else WARNING, else OK.
+    /// The state of a file system: CRITICAL, else WARNING, else OK. Free
+    /// space or inodes at or below a limit alert, as in C check_disk 2.3.3.
     pub fn state(&self, usage: &Usage) -> State {
         if self.critical.breached(usage.free, usage.capacity)
-            || Self::inodes_below(usage, self.inode_critical)
+            || Self::inodes_low(usage, self.inode_critical)
         {
             State::Critical
         } else if self.warning.breached(usage.free, usage.capacity)
-            || Self::inodes_below(usage, self.inode_warning)
+            || Self::inodes_low(usage, self.inode_warning)
         {
             State::Warning
         } else {
@@ -293,9 +295,10 @@ impl Limits {
         }
     }
 
-    /// The used-inodes level for a free inode percent (rounded down).
+    /// The used-inodes level above which a free inode percent alerts (perfdata).
     pub fn inode_used_level(&self, percent: Option<f64>, usage: &Usage) -> Option<f64> {
-        Self::inode_limit(usage, percent).map(|free| (usage.inodes as f64 - free).floor().max(0.0))
+        Self::inode_limit(usage, percent)
+            .map(|free| usage.inodes.saturating_sub(free).saturating_sub(1) as f64)
     }
 }
 
@@ -420,23 +423,43 @@ mod tests {
     }
 
     #[test]
-    fn free_below_the_limit_alerts() {
+    fn free_at_or_below_the_limit_alerts() {
         let l = limits(&["20%"], &["10%"]);
         assert_eq!(l.state(&fs(1000, 201)), State::Ok);
-        assert_eq!(l.state(&fs(1000, 200)), State::Ok);
-        assert_eq!(l.state(&fs(1000, 199)), State::Warning);
-        assert_eq!(l.state(&fs(1000, 100)), State::Warning);
-        assert_eq!(l.state(&fs(1000, 99)), State::Critical);
+        assert_eq!(l.state(&fs(1000, 200)), State::Warning);
+        assert_eq!(l.state(&fs(1000, 101)), State::Warning);
+        assert_eq!(l.state(&fs(1000, 100)), State::Critical);
         assert_eq!(limits(&[], &[]).state(&fs(0, 0)), State::Ok);
+    }
+
+    #[test]
+    fn exact_boundaries_like_c() {
+        // C check_disk 2.3.3 (see the README): exactly 1 MiB free with
+        // -w 3 -c 1 is CRITICAL, exactly 10% free with -c 10% too.
+        let mib = 1 << 20;
+        let l = limits(&["3"], &["1"]);
+        assert_eq!(l.state(&fs(4 * mib, mib)), State::Critical);
+        assert_eq!(l.state(&fs(4 * mib, mib + 1)), State::Warning);
+        assert_eq!(l.state(&fs(4 * mib, 3 * mib)), State::Warning);
+        assert_eq!(l.state(&fs(4 * mib, 3 * mib + 1)), State::Ok);
+        let l = limits(&["20%"], &["10%"]);
+        assert_eq!(l.state(&fs(10 * mib, mib)), State::Critical);
+        assert_eq!(l.state(&fs(10 * mib, mib + 4096)), State::Warning);
+        // 10% of a size where a floating-point product lands below the limit.
+        assert_eq!(l.state(&fs(3 * 4096 * 10, 3 * 4096)), State::Critical);
+        // -c 0%: CRITICAL only when full.
+        let l = limits(&[], &["0%"]);
+        assert_eq!(l.state(&fs(1000, 0)), State::Critical);
+        assert_eq!(l.state(&fs(1000, 1)), State::Ok);
     }
 
     #[test]
     fn amounts_are_in_units_and_either_kind_alerts() {
         let l = limits(&["100", "1%"], &["50"]);
         let mib = 1 << 20;
-        assert_eq!(l.state(&fs(1000 * mib, 100 * mib)), State::Ok);
-        assert_eq!(l.state(&fs(1000 * mib, 100 * mib - 1)), State::Warning);
-        assert_eq!(l.state(&fs(1000 * mib, 50 * mib - 1)), State::Critical);
+        assert_eq!(l.state(&fs(1000 * mib, 100 * mib + 1)), State::Ok);
+        assert_eq!(l.state(&fs(1000 * mib, 100 * mib)), State::Warning);
+        assert_eq!(l.state(&fs(1000 * mib, 50 * mib)), State::Critical);
         // 1% of 100 GiB is above 100 MiB: the larger free limit wins.
         assert_eq!(l.state(&fs(102400 * mib, 1000 * mib)), State::Warning);
         assert_eq!(l.warning.free_bytes(102400 * mib), Some(1024 * mib));
@@ -451,13 +474,14 @@ mod tests {
         };
         let mut u = fs(1000, 1000);
         u.inodes = 100;
-        u.inodes_free = 20;
+        u.inodes_free = 21;
         assert_eq!(l.state(&u), State::Ok);
-        u.inodes_free = 19;
-        assert_eq!(l.state(&u), State::Warning);
-        u.inodes_free = 9;
+        u.inodes_free = 20;
+        assert_eq!(l.state(&u), State::Warning, "exactly 20% free warns, as C");
+        u.inodes_free = 10;
         assert_eq!(l.state(&u), State::Critical);
-        assert_eq!(l.inode_used_level(Some(10.0), &u), Some(90.0));
+        // Used above 89 means free at or below 10.
+        assert_eq!(l.inode_used_level(Some(10.0), &u), Some(89.0));
         u.inodes = 0;
         u.inodes_free = 0;
         assert_eq!(l.state(&u), State::Ok, "no fixed inode count: no alert");
@@ -470,22 +494,26 @@ mod tests {
         let u = Usage::new(&reference(), false);
         let warn = l.warning.used_level(u.capacity).unwrap();
         let crit = l.critical.used_level(u.capacity).unwrap();
-        assert_eq!(warn, u.capacity - (u.capacity as f64 * 0.2).round() as u64);
-        assert_eq!(crit, u.capacity - (u.capacity as f64 * 0.1).round() as u64);
+        assert_eq!(warn, u.capacity - u.capacity / 5 - 1);
+        assert_eq!(crit, u.capacity - u.capacity / 10 - 1);
         // Walk the used space across the levels block by block: the alert
         // state and "used above the level" agree.
         for step in [-2i64, -1, 0, 1, 2] {
             for level in [warn, crit] {
                 let used = (level as i64 / 4096 + step) as u64 * 4096;
+                // Also the exact byte at and after the level.
+                let used = if step == 0 { level } else { used };
                 let probe = fs(u.capacity, u.capacity - used);
                 let alert = l.state(&probe);
                 assert_eq!(alert != State::Ok, probe.used > warn, "used {used}");
                 assert_eq!(alert == State::Critical, probe.used > crit, "used {used}");
             }
         }
-        // A limit above the capacity gives level 0, not a negative number.
+        // A limit at or above the capacity gives level 0, not a negative number.
         let big = limits(&["10"], &[]);
         assert_eq!(big.warning.used_level(1024), Some(0));
+        let exact = limits(&["1"], &[]);
+        assert_eq!(exact.warning.used_level(1 << 20), Some(0));
         assert_eq!(big.critical.used_level(1024), None);
     }
 }

@@ -18,14 +18,14 @@ pub const SERVICE: &str = "MEM";
     about = "Check the memory available to new work (the kernel's MemAvailable)",
     after_help = "Limits are free memory that must remain: a percent of the total (10%) or a size \
                   (512M, 2G, 1073741824; units are binary multiples, no unit means bytes). The \
-                  check alerts when available memory falls below them."
+                  check alerts when available memory is at or below them."
 )]
 pub struct Args {
-    /// WARNING when available memory falls below this (percent or size)
+    /// WARNING when available memory is at or below this (percent or size)
     #[arg(short = 'w', long = "warning", value_name = "FREE")]
     pub warning: Option<FreeLimit>,
 
-    /// CRITICAL when available memory falls below this (percent or size)
+    /// CRITICAL when available memory is at or below this (percent or size)
     #[arg(short = 'c', long = "critical", value_name = "FREE")]
     pub critical: Option<FreeLimit>,
 
@@ -191,6 +191,18 @@ mod tests {
     }
 
     #[test]
+    fn exact_limits_alert() {
+        // As the swap and disk plugins (C check_swap/check_disk): at the limit alerts.
+        let a = args(&["-w", "20%", "-c", "1G"]);
+        assert_eq!(
+            evaluate(&a, &mem(10 * GIB, 2 * GIB)).state(),
+            State::Warning
+        );
+        assert_eq!(evaluate(&a, &mem(10 * GIB, 2 * GIB + 1)).state(), State::Ok);
+        assert_eq!(evaluate(&a, &mem(10 * GIB, GIB)).state(), State::Critical);
+    }
+
+    #[test]
     fn size_limits() {
         let a = args(&["-w", "2G", "-c", "512M"]);
         assert_eq!(evaluate(&a, &mem(10 * GIB, GIB)).state(), State::Warning);
@@ -206,7 +218,7 @@ mod tests {
         let r = evaluate(&a, &mem(10 * GIB, 5 * GIB));
         assert_eq!(
             render_text(SERVICE, &r),
-            "MEM OK - 5.0 GiB available of 10.0 GiB (50.0%) | used=5368709120B;8589934592;9663676416;0;10737418240 available=5368709120B;;;0;10737418240 available_pct=50%;;;0;100\n"
+            "MEM OK - 5.0 GiB available of 10.0 GiB (50.0%) | used=5368709120B;8589934591;9663676415;0;10737418240 available=5368709120B;;;0;10737418240 available_pct=50%;;;0;100\n"
         );
     }
 

@@ -17,15 +17,16 @@ pub const SERVICE: &str = "SWAP";
     version,
     about = "Check free swap space (drop-in for check_swap)",
     after_help = "Limits are free swap that must remain: a percent of the total (20%) or a size \
-                  (bytes, or with a unit: 512M, 2G). -w and -c may each be given more than once \
-                  (e.g. a percent and a size); every limit is checked."
+                  (bytes, or with a unit: 512M, 2G); free swap at or below a limit alerts, as in \
+                  C check_swap. -w and -c may each be given more than once (e.g. a percent and a \
+                  size); every limit is checked."
 )]
 pub struct Args {
-    /// WARNING when free swap falls below this (percent or size; repeatable)
+    /// WARNING when free swap is at or below this (percent or size; repeatable)
     #[arg(short = 'w', long = "warning", value_name = "FREE", action = ArgAction::Append)]
     pub warning: Vec<FreeLimit>,
 
-    /// CRITICAL when free swap falls below this (percent or size; repeatable)
+    /// CRITICAL when free swap is at or below this (percent or size; repeatable)
     #[arg(short = 'c', long = "critical", value_name = "FREE", action = ArgAction::Append)]
     pub critical: Vec<FreeLimit>,
 
@@ -68,6 +69,14 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
     Ok(evaluate(&args, &total, &devices))
 }
 
+fn device_area(d: rsplugins::procfs::SwapDevice) -> SwapArea {
+    SwapArea {
+        name: d.name,
+        total: d.size,
+        free: d.size.saturating_sub(d.used),
+    }
+}
+
 /// The totals from /proc/meminfo and, with `-a`, each device from /proc/swaps.
 pub fn acquire(proc: &ProcFs, per_device: bool) -> Result<(SwapArea, Vec<SwapArea>), CheckError> {
     let info = proc.meminfo()?;
@@ -77,14 +86,7 @@ pub fn acquire(proc: &ProcFs, per_device: bool) -> Result<(SwapArea, Vec<SwapAre
         free: info.get("SwapFree").copied().unwrap_or(0),
     };
     let devices = if per_device {
-        proc.swaps()?
-            .into_iter()
-            .map(|d| SwapArea {
-                name: d.name,
-                total: d.size,
-                free: d.size.saturating_sub(d.used),
-            })
-            .collect()
+        proc.swaps()?.into_iter().map(device_area).collect()
     } else {
         Vec::new()
     };
@@ -228,12 +230,29 @@ mod tests {
     }
 
     #[test]
+    fn exact_limits_alert_like_c() {
+        // C check_swap 2.3.3: exactly 25% free with -c 25% is CRITICAL.
+        let a = args(&["-w", "50%", "-c", "25%"]);
+        let state = |free| evaluate(&a, &area("", 1000 * MIB, free), &[]).state();
+        assert_eq!(state(250 * MIB), State::Critical);
+        assert_eq!(state(250 * MIB + 1), State::Warning);
+        assert_eq!(state(500 * MIB), State::Warning);
+        assert_eq!(state(500 * MIB + 1), State::Ok);
+        let a = args(&["-w", "512M", "-c", "100"]);
+        let state = |free| evaluate(&a, &area("", 1000 * MIB, free), &[]).state();
+        assert_eq!(state(512 * MIB), State::Warning);
+        assert_eq!(state(512 * MIB + 1), State::Ok);
+        assert_eq!(state(100), State::Critical);
+        assert_eq!(state(101), State::Warning);
+    }
+
+    #[test]
     fn output_form() {
         let a = args(&["-w", "50%", "-c", "25%"]);
         let r = evaluate(&a, &area("", 1024 * MIB, 768 * MIB), &[]);
         assert_eq!(
             render_text(SERVICE, &r),
-            "SWAP OK - 75% free (768.0 MiB out of 1.0 GiB) | swap=805306368B;;;0;1073741824 swap_used=268435456B;536870912;805306368;0;1073741824\n"
+            "SWAP OK - 75% free (768.0 MiB out of 1.0 GiB) | swap=805306368B;;;0;1073741824 swap_used=268435456B;536870911;805306367;0;1073741824\n"
         );
     }
 
