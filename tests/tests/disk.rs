@@ -27,9 +27,9 @@ fn first_line(args: &[&str]) -> (i32, String) {
     )
 }
 
-/// The perfdata labels of the first line, in order.
+/// The perfdata labels of the first line, in order (ours: ` | `, C: `;| `).
 fn labels(line: &str) -> Vec<String> {
-    match line.split_once(" | ") {
+    match line.split_once('|') {
         Some((_, perf)) => perf
             .split_whitespace()
             .map(|p| p.split('=').next().unwrap().to_string())
@@ -137,10 +137,21 @@ fn unsupported_and_bad_options_are_unknown_with_a_reason() {
         ),
         (&["80", "90", "/"], "positional arguments are not supported"),
         (
-            &["-w", "20%", "-w", "10%"],
-            "-w is given twice as a percentage",
+            &["-w", "1%", "-p", "/", "-w", "2%", "-p", "/tmp", "-c", "5%"],
+            "'-c 5%' comes after the last -p/-r/-R/-A and would apply to nothing",
         ),
         (&["-w", "abc"], "invalid -w 'abc'"),
+        // A value starting with '-' gets its own check's reason, not "unexpected argument".
+        (
+            &["-w", "-5%"],
+            "invalid -w '-5%': '-5%' must lie between 0% and 100%",
+        ),
+        (&["-c", "-5"], "invalid -c '-5': '-5' is not a size"),
+        (&["-W", "-5%"], "invalid value '-5%' for '--iwarning"),
+        (
+            &["-K", "-1", "-p", "/"],
+            "invalid value '-1' for '--icritical",
+        ),
         (&["-w", "120%"], "invalid -w '120%'"),
         (&["-u", "parsecs"], "unit 'parsecs' is not known"),
         (&["-r", "("], "-r '(' is not a valid regular expression"),
@@ -232,7 +243,11 @@ fn selection_on_a_fixture_mount_table() {
         selected(p, &["-x", "/var", "-x", "filer:/export"]),
         ["/", "/usr"]
     );
-    assert_eq!(selected(p, &["-A", "-i", "^/(etc|usr)$"]), ["/", "/var"]);
+    // -A (as C) includes pseudo file systems with blocks: /dev and /tmp.
+    assert_eq!(
+        selected(p, &["-A", "-i", "^/(etc|usr)$"]),
+        ["/", "/dev", "/var", "/tmp"]
+    );
     assert_eq!(selected(p, &["-I", "SDB"]), ["/", "/etc", "/usr"]);
     assert_eq!(selected(p, &["-r", "^/(etc|var)$"]), ["/etc", "/var"]);
     assert_eq!(selected(p, &["-R", "^/ETC$", "-r", "sda"]), ["/", "/etc"]);
@@ -302,6 +317,147 @@ fn exit_codes_match_c_check_disk() {
 
 fn c_installed() -> bool {
     rsplugins_tests::available(C_CHECK_DISK, Path::new(C_CHECK_DISK).exists())
+}
+
+fn c_check_disk() -> Option<StdCommand> {
+    c_installed().then(|| StdCommand::new(C_CHECK_DISK))
+}
+
+/// Exit code and first line of C check_disk.
+fn c_first_line(args: &[&str]) -> Option<(i32, String)> {
+    let out = c_check_disk()?.args(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    Some((
+        out.status.code().unwrap_or(-1),
+        text.lines().next().unwrap_or("").to_string(),
+    ))
+}
+
+/// The summary items of a first line without perfdata, C's trailing ';' and
+/// our state markers: `["/ 75910MiB (81% inode=97%)", ...]`.
+fn items(line: &str) -> Vec<String> {
+    let text = line.split('|').next().unwrap_or("");
+    let text = text.split_once(" free space: ").map_or("", |(_, t)| t);
+    text.split(';')
+        .map(|i| {
+            let i = i.trim();
+            i.split(" [").next().unwrap_or(i).to_string()
+        })
+        .filter(|i| !i.is_empty())
+        .collect()
+}
+
+/// The name of each summary item and whether ours marks it as failing.
+fn marked(line: &str) -> Vec<(String, bool)> {
+    let text = line.split(" | ").next().unwrap_or("");
+    let text = text.split_once(" free space: ").map_or("", |(_, t)| t);
+    text.split("; ")
+        .map(|i| {
+            let name = i.split(' ').next().unwrap_or("").to_string();
+            (
+                name,
+                i.ends_with(" [CRITICAL]") || i.ends_with(" [WARNING]"),
+            )
+        })
+        .collect()
+}
+
+/// A regular expression that names a pseudo file system checks it, as C.
+#[test]
+fn a_pattern_selects_a_pseudo_file_system_like_c() {
+    let args = ["-w", "10%", "-r", "^/dev/shm$"];
+    let (code, line) = first_line(&args);
+    assert_eq!(code, 0, "{line}");
+    assert_eq!(labels(&line), ["/dev/shm"], "{line}");
+    if let Some((c_code, c_line)) = c_first_line(&args) {
+        assert_eq!(
+            (code, labels(&line)),
+            (c_code, labels(&c_line)),
+            "C: {c_line}"
+        );
+    }
+    // On a fixture: -r and -A take the tmpfs /tmp; /proc and /sys have no blocks.
+    let t = table();
+    let p = t.path();
+    assert_eq!(selected(p, &["-r", "^/tmp$"]), ["/tmp"]);
+    assert_eq!(selected(p, &["-R", "^/(TMP|var)$"]), ["/var", "/tmp"]);
+    assert_eq!(
+        selected(p, &["-A"]),
+        ["/", "/dev", "/etc", "/usr", "/var", "/tmp"]
+    );
+    // Without a selection they are still skipped.
+    assert!(!selected(p, &[]).contains(&"/tmp".to_string()));
+}
+
+/// `-r '.*'` and `-A` check the same mounts as C (pseudo file systems with
+/// blocks included); only the order may differ.
+#[test]
+fn match_everything_like_c() {
+    for args in [&["-w", "0%", "-r", ".*"][..], &["-w", "0%", "-A"]] {
+        let Some((c_code, c_line)) = c_first_line(args) else {
+            return;
+        };
+        let (code, line) = first_line(args);
+        assert_eq!(code, c_code, "{args:?}\nC:  {c_line}\nRS: {line}");
+        let mut ours = labels(&line);
+        let mut theirs = labels(&c_line);
+        ours.sort();
+        theirs.sort();
+        assert_eq!(ours, theirs, "{args:?}\nC:  {c_line}\nRS: {line}");
+    }
+}
+
+/// The thresholds before each -p are that path's (C's order semantics).
+#[test]
+fn thresholds_per_path_like_c() {
+    let shm_fails: &[&str] = &[
+        "-w", "1%", "-c", "1%", "-p", "/", "-w", "100%", "-c", "100%", "-p", "/dev/shm",
+    ];
+    let root_fails: &[&str] = &[
+        "-w", "100%", "-c", "100%", "-p", "/", "-w", "1%", "-c", "1%", "-p", "/dev/shm",
+    ];
+    let warn_only: &[&str] = &[
+        "-w", "1%", "-c", "1%", "-p", "/", "-w", "100%", "-c", "0%", "-p", "/dev/shm",
+    ];
+    for (args, state, failing) in [
+        (shm_fails, 2, "/dev/shm"),
+        (root_fails, 2, "/"),
+        (warn_only, 1, "/dev/shm"),
+    ] {
+        let (code, line) = first_line(args);
+        assert_eq!(code, state, "{args:?}: {line}");
+        let expected: Vec<(String, bool)> = ["/", "/dev/shm"]
+            .iter()
+            .map(|m| (m.to_string(), *m == failing))
+            .collect();
+        assert_eq!(marked(&line), expected, "{line}");
+        if let Some((c_code, c_line)) = c_first_line(args) {
+            assert_eq!(code, c_code, "{args:?}\nC:  {c_line}\nRS: {line}");
+            assert_eq!(items(&line), items(&c_line), "C:  {c_line}\nRS: {line}");
+        }
+    }
+    // Perfdata levels follow each path's thresholds: 100% of /dev/shm is level 0.
+    let (_, line) = first_line(shm_fails);
+    assert!(line.contains(" /dev/shm=0B;0;0;0;"), "{line}");
+}
+
+/// -e with everything fine: C prints the state alone, no summary.
+#[test]
+fn errors_only_and_all_ok_prints_just_the_state() {
+    let (code, line) = first_line(&["-e", "-w", "0%", "-c", "0%", "-p", "/"]);
+    assert_eq!(code, 0, "{line}");
+    assert!(!line.contains("free space"), "{line}");
+    // The renderer may put ' - ' before the empty summary (lib/src/output.rs).
+    let state_alone = predicate::str::is_match(r"^DISK OK(?: - )? \| /=\d+B;").unwrap();
+    assert!(state_alone.eval(line.as_str()), "{line}");
+    if let Some((c_code, c_line)) = c_first_line(&["-e", "-w", "0%", "-c", "0%", "-p", "/"]) {
+        assert_eq!(c_code, 0);
+        assert!(c_line.starts_with("DISK OK|"), "{c_line}");
+    }
+    // With a problem, -e lists it.
+    let (code, line) = first_line(&["-e", "-w", "100%", "-p", "/"]);
+    assert_eq!(code, 1);
+    assert!(line.starts_with("DISK WARNING - free space: / "), "{line}");
 }
 
 /// Exit codes of C check_disk and ours on a tmpfs of `size` with `fill`

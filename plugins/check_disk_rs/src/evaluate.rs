@@ -45,9 +45,10 @@ fn detail(settings: &Settings, checked: &Checked, usage: &Usage) -> String {
             .free_bytes(usage.capacity)
             .map(|b| format!("{name} at {}{} or less", unit.whole(b), unit.label))
     };
+    let limits = settings.limits_for(checked.group);
     let limits: Vec<String> = [
-        limit("warning", &settings.limits.warning),
-        limit("critical", &settings.limits.critical),
+        limit("warning", &limits.warning),
+        limit("critical", &limits.critical),
     ]
     .into_iter()
     .flatten()
@@ -59,7 +60,7 @@ fn detail(settings: &Settings, checked: &Checked, usage: &Usage) -> String {
 }
 
 fn perfdata(settings: &Settings, checked: &Checked, usage: &Usage, result: &mut CheckResult) {
-    let limits = &settings.limits;
+    let limits = settings.limits_for(checked.group);
     let name = label(settings, checked);
     let level = |l: &LevelLimit| l.used_level(usage.capacity).map(|l| l as f64);
     result.perf(
@@ -132,7 +133,7 @@ pub fn evaluate(settings: &Settings, data: &DiskData) -> CheckResult {
                 checked_disks += 1;
                 measured += 1;
                 let usage = Usage::new(stats, settings.ignore_reserved);
-                let state = settings.limits.state(&usage);
+                let state = settings.limits_for(checked.group).state(&usage);
                 perfdata(settings, checked, &usage, &mut result);
                 items.push((
                     state,
@@ -204,6 +205,9 @@ pub fn evaluate(settings: &Settings, data: &DiskData) -> CheckResult {
             state = state.worst(State::Unknown);
         }
         "No disks were found for provided parameters".to_string()
+    } else if parts.is_empty() && settings.errors_only {
+        // C check_disk -e prints nothing but the state when all is well.
+        String::new()
     } else if parts.is_empty() {
         format!("free space: all {} OK", plural(checked_disks, "disk"))
     } else if measured == 0 {
@@ -212,7 +216,10 @@ pub fn evaluate(settings: &Settings, data: &DiskData) -> CheckResult {
         format!("free space: {}", parts.join("; "))
     };
     if !data.ignored.is_empty() {
-        summary.push_str(&format!("; ignored paths: {}", data.ignored.join(", ")));
+        if !summary.is_empty() {
+            summary.push_str("; ");
+        }
+        summary.push_str(&format!("ignored paths: {}", data.ignored.join(", ")));
     }
     result.summary = summary;
     result.set_state(state);
@@ -267,6 +274,7 @@ mod tests {
             outcome,
             named: true,
             probe_only: false,
+            group: None,
         }
     }
 
@@ -340,11 +348,12 @@ mod tests {
         );
         assert_eq!(r.perfdata.len(), 3);
         let ok = data(vec![checked("/", Outcome::Stats(small(500)))]);
+        let r = evaluate(&settings(&["-w", "300"]), &ok);
+        assert_eq!(r.summary, "free space: / 500MiB (50% inode=50%)");
+        // -e with everything OK: C prints the state alone ("DISK OK").
         let r = evaluate(&settings(&["-w", "300", "-e"]), &ok);
-        assert_eq!(
-            (r.state(), r.summary.as_str()),
-            (State::Ok, "free space: all 1 disk OK")
-        );
+        assert_eq!((r.state(), r.summary.as_str()), (State::Ok, ""));
+        assert_eq!(r.perfdata.len(), 1);
     }
 
     #[test]
@@ -482,7 +491,8 @@ mod tests {
                 "/ [ext4 on /dev/vda]: free 500MiB of 1000MiB usable (50%), total 1000MiB, \
                  inodes free 50 of 100 (50%); warning at 200MiB or less, critical at 100MiB or less"
                     .to_string(),
-                "skipped /proc [proc]: pseudo file system (name it with -p or its type with -N)"
+                "skipped /proc [proc]: pseudo file system (name it with -p or -r, or its type \
+                 with -N)"
                     .to_string()
             ]
         );

@@ -24,7 +24,8 @@ use rsplugins::{CheckError, CheckResult};
 pub use evaluate::evaluate;
 use limits::{InodePercent, LevelLimit, Limits, Unit};
 use mounts::{parse_mountinfo, Mount};
-use select::{Filters, Selection};
+use rsplugins::number::format_number;
+use select::{Filters, Pattern, Selection};
 use stat::SystemFs;
 
 /// Service name on the first output line.
@@ -42,33 +43,68 @@ pub const SERVICE: &str = "DISK";
                   free, as in C; a percentage and an amount may both be given (either alerts). \
                   Perfdata is the used space in bytes with warning and critical levels as used \
                   bytes, so graphs cross the levels exactly when the alert fires.\n\n\
+                  Thresholds given between paths make them per path, as in C: each -p, -r, -R \
+                  and -A takes the thresholds given before it, so '-w 10% -c 5% -p / -w 20% \
+                  -c 10% -p /var' checks / and /var with different limits (a mount selected \
+                  twice takes those of its last selection); thresholds after the last one are \
+                  then refused. Otherwise all thresholds apply to all paths, wherever they \
+                  stand. A later -w or -c of the same kind (percentage or amount) replaces the \
+                  earlier one.\n\n\
                   Without -p, -r, -R or -A all mounts are checked except pseudo file systems \
                   (tmpfs, devtmpfs, proc, sysfs, cgroup, overlay, squashfs, ...; the root is \
-                  always kept); name one with -p or include its type with -N. A -p path that \
-                  is not a mount point stands for the mount holding it. Mounts of the same \
-                  device are checked once.\n\n\
+                  always kept); name one with -p, match it with -r/-R/-A (as in C, -A and \
+                  -r '.*' include them) or include its type with -N. A -p path that is not a \
+                  mount point stands for the mount holding it. Mounts of the same device are \
+                  checked once.\n\n\
                   A file system that does not answer before the time-out (-t, less a margin) is \
                   CRITICAL 'not responding'; the others are still reported.\n\n\
-                  Not supported (exit UNKNOWN): -g/--group, -C/--clear (per-path thresholds) \
-                  and the positional form 'check_disk WARN CRIT PATH'."
+                  Not supported (exit UNKNOWN): -g/--group, -C/--clear and the positional form \
+                  'check_disk WARN CRIT PATH'."
 )]
 pub struct Args {
+    /// The order of the options that apply to what follows them. Must stay
+    /// the first field: the derived parser takes the other fields' values
+    /// out of the matches, and their positions with them.
+    #[command(flatten)]
+    pub order: Order,
+
     /// WARNING when free space is at or below an amount in units (-u; or with a suffix K, M, G,
-    /// T) or a percentage, e.g. 100, 5G or 20%
-    #[arg(short = 'w', long = "warning", value_name = "LIMIT")]
+    /// T) or a percentage, e.g. 100, 5G or 20%; applies to the paths that follow
+    // Hyphen values reach the value's own check (`-w -5%`: "invalid -w '-5%'").
+    #[arg(
+        short = 'w',
+        long = "warning",
+        value_name = "LIMIT",
+        allow_hyphen_values = true
+    )]
     pub warning: Vec<String>,
 
     /// CRITICAL when free space is at or below an amount in units (-u) or a percentage
-    #[arg(short = 'c', long = "critical", value_name = "LIMIT")]
+    #[arg(
+        short = 'c',
+        long = "critical",
+        value_name = "LIMIT",
+        allow_hyphen_values = true
+    )]
     pub critical: Vec<String>,
 
     /// WARNING when free inodes are at or below this percentage
-    #[arg(short = 'W', long = "iwarning", value_name = "PERCENT%")]
-    pub iwarning: Option<InodePercent>,
+    #[arg(
+        short = 'W',
+        long = "iwarning",
+        value_name = "PERCENT%",
+        allow_hyphen_values = true
+    )]
+    pub iwarning: Vec<InodePercent>,
 
     /// CRITICAL when free inodes are at or below this percentage
-    #[arg(short = 'K', long = "icritical", value_name = "PERCENT%")]
-    pub icritical: Option<InodePercent>,
+    #[arg(
+        short = 'K',
+        long = "icritical",
+        value_name = "PERCENT%",
+        allow_hyphen_values = true
+    )]
+    pub icritical: Vec<InodePercent>,
 
     /// Mount point, device, or a path inside a mount (may be repeated)
     #[arg(
@@ -104,11 +140,12 @@ pub struct Args {
     #[arg(short = 'L', long = "stat-remote-fs")]
     pub stat_remote_fs: bool,
 
-    /// Select all mounts explicitly (the same as -R '.*'), e.g. to combine with -i/-I
+    /// Select all mounts, pseudo file systems included (the same as -R '.*', as in C)
     #[arg(short = 'A', long = "all")]
     pub all: bool,
 
-    /// Select mounts whose mount point or device matches this regular expression (may be repeated)
+    /// Select mounts whose mount point or device matches this regular expression, pseudo file
+    /// systems included (may be repeated)
     #[arg(
         short = 'r',
         long = "ereg-path",
@@ -211,11 +248,102 @@ pub struct Args {
 
 rsplugins::plugin_entry!(Args, SERVICE, check);
 
+/// An option whose meaning depends on where it stands on the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ordered {
+    /// `-w`.
+    Warning(String),
+    /// `-c`.
+    Critical(String),
+    /// `-W`.
+    InodeWarning(f64),
+    /// `-K`.
+    InodeCritical(f64),
+    /// `-p`.
+    Path(String),
+    /// `-r` (false) or `-R` (true).
+    Pattern(String, bool),
+    /// `-A`.
+    All,
+}
+
+/// The thresholds and selections in command-line order (C applies the
+/// thresholds in effect at each `-p`/`-r`/`-R`/`-A` to what it selects).
+/// Filled from clap's value indices; defines no options of its own.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Order(pub Vec<Ordered>);
+
+impl clap::FromArgMatches for Order {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut found: Vec<(usize, Ordered)> = Vec::new();
+        let mut take = |id: &str, make: &dyn Fn(&clap::ArgMatches, usize) -> Option<Ordered>| {
+            let indices = matches.indices_of(id).into_iter().flatten();
+            for (n, index) in indices.enumerate() {
+                if let Some(item) = make(matches, n) {
+                    found.push((index, item));
+                }
+            }
+        };
+        // try_get_many: a missing or mistyped id is no value, never a panic.
+        fn nth<T: Clone + Send + Sync + 'static>(
+            m: &clap::ArgMatches,
+            id: &str,
+            n: usize,
+        ) -> Option<T> {
+            m.try_get_many::<T>(id).ok().flatten()?.nth(n).cloned()
+        }
+        take("warning", &|m, n| {
+            nth::<String>(m, "warning", n).map(Ordered::Warning)
+        });
+        take("critical", &|m, n| {
+            nth::<String>(m, "critical", n).map(Ordered::Critical)
+        });
+        take("iwarning", &|m, n| {
+            nth::<InodePercent>(m, "iwarning", n).map(|p| Ordered::InodeWarning(p.0))
+        });
+        take("icritical", &|m, n| {
+            nth::<InodePercent>(m, "icritical", n).map(|p| Ordered::InodeCritical(p.0))
+        });
+        take("paths", &|m, n| {
+            nth::<String>(m, "paths", n).map(Ordered::Path)
+        });
+        take("ereg_path", &|m, n| {
+            nth::<String>(m, "ereg_path", n).map(|t| Ordered::Pattern(t, false))
+        });
+        take("eregi_path", &|m, n| {
+            nth::<String>(m, "eregi_path", n).map(|t| Ordered::Pattern(t, true))
+        });
+        take("all", &|m, _| {
+            (m.try_get_one::<bool>("all").ok().flatten() == Some(&true)).then_some(Ordered::All)
+        });
+        found.sort_by_key(|(index, _)| *index);
+        Ok(Order(found.into_iter().map(|(_, item)| item).collect()))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for Order {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd
+    }
+}
+
 /// The options, checked and compiled.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Thresholds and unit.
+    /// Thresholds in effect after the last option, for the mounts checked
+    /// without -p/-r/-R/-A; its unit is the unit of all.
     pub limits: Limits,
+    /// Thresholds of each selection group; [`Selection`] refers to them by index.
+    pub groups: Vec<Limits>,
     /// What to check.
     pub selection: Selection,
     /// -e / -q.
@@ -230,6 +358,15 @@ pub struct Settings {
     pub ignore_missing: bool,
     /// -v count.
     pub verbosity: u8,
+}
+
+impl Settings {
+    /// The thresholds of a group (`None`: mounts checked without a selection).
+    pub fn limits_for(&self, group: Option<usize>) -> &Limits {
+        group
+            .and_then(|g| self.groups.get(g))
+            .unwrap_or(&self.limits)
+    }
 }
 
 /// Validates, acquires and evaluates.
@@ -289,6 +426,125 @@ fn compile(
         .collect()
 }
 
+/// A selection: a `-p` path or a `-r`/`-R`/`-A` pattern (with ignore-case).
+enum Choice {
+    Path(String),
+    Pattern(String, bool),
+}
+
+/// Thresholds being built from the options in order.
+#[derive(Default, Clone, PartialEq)]
+struct Current {
+    warning: LevelLimit,
+    critical: LevelLimit,
+    inode_warning: Option<f64>,
+    inode_critical: Option<f64>,
+}
+
+impl Current {
+    fn limits(&self, unit: Unit) -> Limits {
+        Limits {
+            warning: self.warning.clone(),
+            critical: self.critical.clone(),
+            inode_warning: self.inode_warning,
+            inode_critical: self.inode_critical,
+            unit,
+        }
+    }
+}
+
+/// The thresholds as the options in order give them.
+struct Thresholds {
+    /// In effect after the last option.
+    last: Limits,
+    /// Those of the selections.
+    groups: Vec<Limits>,
+    /// The selections, each with its index in `groups`.
+    chosen: Vec<(Choice, usize)>,
+}
+
+/// C's order semantics: each selection takes the thresholds in effect where
+/// it stands.
+fn thresholds(order: &Order, unit: Unit) -> Result<Thresholds, CheckError> {
+    let mut current = Current::default();
+    // Snapshots of `current` taken at selections, deduplicated.
+    let mut snapshots: Vec<Current> = Vec::new();
+    let mut chosen = Vec::new();
+    // Whether a threshold stands between two selections: only then do
+    // thresholds depend on their place. Otherwise they are for all, so
+    // generated command definitions (Icinga 2 sorts the arguments) work.
+    let mut interleaved = false;
+    // The first threshold option given after the last selection.
+    let mut trailing: Option<String> = None;
+    for item in &order.0 {
+        let threshold = match item {
+            Ordered::Warning(text) => {
+                current
+                    .warning
+                    .set(LevelLimit::parse_one(text, "-w", unit).map_err(CheckError::unknown)?);
+                Some(format!("-w {text}"))
+            }
+            Ordered::Critical(text) => {
+                current
+                    .critical
+                    .set(LevelLimit::parse_one(text, "-c", unit).map_err(CheckError::unknown)?);
+                Some(format!("-c {text}"))
+            }
+            Ordered::InodeWarning(p) => {
+                current.inode_warning = Some(*p);
+                Some(format!("-W {}%", format_number(*p)))
+            }
+            Ordered::InodeCritical(p) => {
+                current.inode_critical = Some(*p);
+                Some(format!("-K {}%", format_number(*p)))
+            }
+            Ordered::Path(_) | Ordered::Pattern(..) | Ordered::All => None,
+        };
+        if let Some(text) = threshold {
+            trailing.get_or_insert(text);
+            continue;
+        }
+        interleaved |= trailing.is_some() && !chosen.is_empty();
+        trailing = None;
+        if snapshots.last() != Some(&current) {
+            snapshots.push(current.clone());
+        }
+        let group = snapshots.len() - 1;
+        let choice = match item {
+            Ordered::Path(path) => Choice::Path(path.clone()),
+            Ordered::Pattern(text, ignore_case) => Choice::Pattern(text.clone(), *ignore_case),
+            // -A is -R '.*', as in C.
+            _ => Choice::Pattern(".*".to_string(), true),
+        };
+        chosen.push((choice, group));
+    }
+    let last = current.limits(unit);
+    if let (Some(text), true) = (&trailing, interleaved) {
+        return Err(CheckError::unknown(format!(
+            "'{text}' comes after the last -p/-r/-R/-A and would apply to nothing: with \
+             thresholds between paths, each path takes those given before it"
+        )));
+    }
+    if !interleaved {
+        // All thresholds before the first selection, after the last, or both
+        // ('-p / -w 10%', which C refuses): for all of them.
+        for (_, group) in &mut chosen {
+            *group = 0;
+        }
+        return Ok(Thresholds {
+            groups: vec![last.clone()],
+            last,
+            chosen,
+        });
+    }
+    let groups = snapshots.iter().map(|c| c.limits(unit)).collect();
+    Ok(Thresholds {
+        last,
+        groups,
+        chosen,
+    })
+}
+
 /// Rejects what is not supported and compiles the options.
 pub fn validate(args: &Args) -> Result<Settings, CheckError> {
     if args.group.is_some() {
@@ -299,8 +555,7 @@ pub fn validate(args: &Args) -> Result<Settings, CheckError> {
     }
     if args.clear > 0 {
         return Err(CheckError::unknown(
-            "-C/--clear is not supported (per-path thresholds): run one check per set of \
-             thresholds",
+            "-C/--clear is not supported: give each -p the thresholds it needs before it",
         ));
     }
     if !args.positional.is_empty() {
@@ -315,32 +570,33 @@ pub fn validate(args: &Args) -> Result<Settings, CheckError> {
     } else {
         Unit::MIB
     });
-    let level = |texts: &[String], option: &str| {
-        LevelLimit::parse(texts, option, unit).map_err(CheckError::unknown)
-    };
-    let limits = Limits {
-        warning: level(&args.warning, "-w")?,
-        critical: level(&args.critical, "-c")?,
-        inode_warning: args.iwarning.map(|p| p.0),
-        inode_critical: args.icritical.map(|p| p.0),
-        unit,
-    };
+    let Thresholds {
+        last: limits,
+        groups,
+        chosen,
+    } = thresholds(&args.order, unit)?;
 
+    let mut paths = Vec::new();
     let mut patterns = Vec::new();
-    for (texts, option, ignore_case) in [
-        (&args.ereg_path, "-r", false),
-        (&args.eregi_path, "-R", true),
-    ] {
-        let compiled = compile(texts, option, ignore_case, false)?;
-        patterns.extend(texts.iter().cloned().zip(compiled));
+    for (item, group) in chosen {
+        match item {
+            Choice::Path(path) => paths.push((path, group)),
+            Choice::Pattern(text, ignore_case) => {
+                let option = if ignore_case { "-R" } else { "-r" };
+                let mut compiled =
+                    compile(std::slice::from_ref(&text), option, ignore_case, false)?;
+                if let Some(regex) = compiled.pop() {
+                    patterns.push(Pattern { text, regex, group });
+                }
+            }
+        }
     }
     let mut ignore = compile(&args.ignore_ereg_path, "-i", false, false)?;
     ignore.extend(compile(&args.ignore_eregi_path, "-I", true, false)?);
 
     let selection = Selection {
-        paths: args.paths.clone(),
+        paths,
         patterns,
-        all: args.all,
         exact: args.exact_match,
         ignore_missing: args.ignore_missing,
         stat_remote: args.stat_remote_fs,
@@ -354,6 +610,7 @@ pub fn validate(args: &Args) -> Result<Settings, CheckError> {
     };
     Ok(Settings {
         limits,
+        groups,
         selection,
         errors_only: args.errors_only || args.quiet,
         show_device: args.mountpoint,
@@ -439,8 +696,18 @@ mod tests {
         assert_eq!(s.limits.critical.0, vec![FreeLimit::Percent(10.0)]);
         assert_eq!(s.limits.inode_warning, Some(10.0));
         assert_eq!(s.limits.unit, Unit::GIB);
-        assert_eq!(s.selection.patterns.len(), 3);
-        assert!(s.selection.patterns[2].1.is_match("/c"), "-R ignores case");
+        // -A is -R '.*', in its place on the command line.
+        let texts: Vec<&str> = s
+            .selection
+            .patterns
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect();
+        assert_eq!(texts, [".*", "^/a", "^/b", "^/C"]);
+        assert!(
+            s.selection.patterns[3].regex.is_match("/c"),
+            "-R ignores case"
+        );
         assert!(s.selection.filters.ignore[1].is_match("/y"));
         assert!(s.selection.filters.exclude_types[0].is_match("tmpfs"));
         assert!(
@@ -464,21 +731,33 @@ mod tests {
 
     #[test]
     fn bad_values_are_errors() {
-        for bad in [&["-w", "abc"][..], &["-w", "120%"], &["-c", "5", "-c", "6"]] {
+        for bad in [
+            &["-w", "abc"][..],
+            &["-w", "120%"],
+            &["-c", "-5"],
+            &["-w", "-5%"],
+        ] {
             let e = settings(bad).unwrap_err();
             assert_eq!(e.state, rsplugins::State::Unknown);
             assert!(!e.message.contains('\n'));
+            // A value starting with '-' reaches its own check.
+            let start = format!("invalid {} '{}': ", bad[0], bad[1]);
+            assert!(e.message.starts_with(&start), "{}", e.message);
         }
         for bad in [
-            &["-c", "-5"][..],
-            &["-W", "x"],
+            &["-W", "x"][..],
             &["-u", "foo"],
             &["-t", "0"],
+            &["-K", "-5%"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
-        let e = settings(&["-w", "20%", "-w", "10%"]).unwrap_err();
-        assert!(e.message.contains("per-path thresholds"), "{}", e.message);
+        let e = parse(&["-K", "-5%"]).unwrap_err().to_string();
+        assert!(e.contains("invalid value '-5%' for '--icritical"), "{e}");
+        // C keeps the last value of a kind.
+        let s = settings(&["-c", "5", "-c", "6", "-w", "20%", "-w", "10%"]).unwrap();
+        assert_eq!(s.limits.critical.0, vec![FreeLimit::Bytes(6 << 20)]);
+        assert_eq!(s.limits.warning.0, vec![FreeLimit::Percent(10.0)]);
         let e = settings(&["-r", "("]).unwrap_err();
         assert!(
             e.message
@@ -488,6 +767,104 @@ mod tests {
         );
         assert!(!e.message.contains('\n'));
         assert!(settings(&["-X", "["]).is_err());
+    }
+
+    /// Each selection's thresholds group, in selection order.
+    fn groups_of(s: &Settings) -> Vec<(String, Limits)> {
+        let paths = s.selection.paths.iter().map(|(p, g)| (p.clone(), *g));
+        let patterns = s
+            .selection
+            .patterns
+            .iter()
+            .map(|p| (p.text.clone(), p.group));
+        paths
+            .chain(patterns)
+            .map(|(what, g)| (what, s.limits_for(Some(g)).clone()))
+            .collect()
+    }
+
+    fn percent(w: f64, c: f64) -> (Vec<FreeLimit>, Vec<FreeLimit>) {
+        (vec![FreeLimit::Percent(w)], vec![FreeLimit::Percent(c)])
+    }
+
+    fn levels(l: &Limits) -> (Vec<FreeLimit>, Vec<FreeLimit>) {
+        (l.warning.0.clone(), l.critical.0.clone())
+    }
+
+    #[test]
+    fn thresholds_apply_to_the_paths_that_follow_them() {
+        let s = settings(&[
+            "-w", "1%", "-c", "1%", "-p", "/", "-w", "100%", "-c", "100%", "-p", "/dev/shm",
+        ])
+        .unwrap();
+        let g = groups_of(&s);
+        assert_eq!(g[0].0, "/");
+        assert_eq!(levels(&g[0].1), percent(1.0, 1.0));
+        assert_eq!(g[1].0, "/dev/shm");
+        assert_eq!(levels(&g[1].1), percent(100.0, 100.0));
+
+        // A later value of one kind replaces it; the other kind stays; -W/-K too.
+        let s = settings(&[
+            "-w", "10%", "-w", "1G", "-W", "5", "-p", "/", "-w", "20%", "-r", "^/var", "-K", "1",
+            "-A",
+        ])
+        .unwrap();
+        let g = groups_of(&s);
+        assert_eq!(
+            g[0].1.warning.0,
+            vec![FreeLimit::Percent(10.0), FreeLimit::Bytes(1 << 30)]
+        );
+        assert_eq!(g[1].0, "^/var");
+        assert_eq!(
+            g[1].1.warning.0,
+            vec![FreeLimit::Percent(20.0), FreeLimit::Bytes(1 << 30)]
+        );
+        assert_eq!(
+            (g[1].1.inode_warning, g[1].1.inode_critical),
+            (Some(5.0), None)
+        );
+        assert_eq!(g[2].0, ".*");
+        assert_eq!(
+            (g[2].1.inode_warning, g[2].1.inode_critical),
+            (Some(5.0), Some(1.0))
+        );
+        // Equal thresholds share a group.
+        let s = settings(&["-w", "10%", "-p", "/", "-p", "/var"]).unwrap();
+        assert_eq!(s.groups.len(), 1);
+    }
+
+    #[test]
+    fn thresholds_not_between_paths_are_for_all() {
+        // None between two paths: for all of them, wherever they stand (C
+        // refuses the first form and ignores the -c of the second).
+        for list in [
+            &["-p", "/", "-p", "/var", "-w", "10%", "-c", "5%"][..],
+            &["-w", "10%", "-p", "/", "-p", "/var", "-c", "5%"],
+            // Icinga 2 sorts the arguments by name.
+            &["-c", "5%", "-p", "/", "-p", "/var", "-w", "10%"],
+        ] {
+            let s = settings(list).unwrap();
+            let g = groups_of(&s);
+            assert_eq!(g.len(), 2);
+            for (_, l) in g {
+                assert_eq!(levels(&l), percent(10.0, 5.0), "{list:?}");
+            }
+        }
+        // With thresholds between paths, trailing ones would apply to nothing: refused.
+        let e = settings(&[
+            "-w", "10%", "-p", "/", "-w", "20%", "-p", "/var", "-c", "5%",
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "'-c 5%' comes after the last -p/-r/-R/-A and would apply to nothing: with \
+             thresholds between paths, each path takes those given before it"
+        );
+        assert!(settings(&["-p", "/", "-w", "10%", "-p", "/var", "-K", "5"]).is_err());
+        // No selection at all: the thresholds are for the mounts checked by default.
+        let s = settings(&["-w", "10%", "-w", "20%"]).unwrap();
+        assert_eq!(s.limits.warning.0, vec![FreeLimit::Percent(20.0)]);
+        assert!(s.selection.paths.is_empty() && s.selection.patterns.is_empty());
     }
 
     #[test]

@@ -114,37 +114,41 @@ pub struct LevelLimit(pub Vec<FreeLimit>);
 
 impl LevelLimit {
     /// Parses the values given for one option: amounts without a unit
-    /// suffix are in `unit`; each kind at most once.
+    /// suffix are in `unit`; a later value of the same kind (percentage or
+    /// amount) replaces an earlier one, as in C.
     pub fn parse(texts: &[String], option: &str, unit: Unit) -> Result<LevelLimit, String> {
-        let mut list: Vec<FreeLimit> = Vec::new();
+        let mut level = LevelLimit::default();
         for text in texts {
-            let limit = FreeLimit::parse_with_unit(text, unit.bytes).map_err(|e| {
-                format!(
-                    "invalid {option} '{text}': {e}; use an amount (in {}) or a percentage \
-                     such as 20%",
-                    unit.label
-                )
-            })?;
-            let same_kind = |l: &FreeLimit| {
-                matches!(
-                    (l, &limit),
-                    (FreeLimit::Percent(_), FreeLimit::Percent(_))
-                        | (FreeLimit::Bytes(_), FreeLimit::Bytes(_))
-                )
-            };
-            if list.iter().any(same_kind) {
-                let kind = match limit {
-                    FreeLimit::Percent(_) => "a percentage",
-                    FreeLimit::Bytes(_) => "an amount",
-                };
-                return Err(format!(
-                    "{option} is given twice as {kind}: per-path thresholds are not supported, \
-                     run one check per set of thresholds"
-                ));
-            }
-            list.push(limit);
+            level.set(Self::parse_one(text, option, unit)?);
         }
-        Ok(LevelLimit(list))
+        Ok(level)
+    }
+
+    /// Parses one `-w`/`-c` value.
+    pub fn parse_one(text: &str, option: &str, unit: Unit) -> Result<FreeLimit, String> {
+        FreeLimit::parse_with_unit(text, unit.bytes).map_err(|e| {
+            format!(
+                "invalid {option} '{text}': {e}; use an amount (in {}) or a percentage such as \
+                 20%",
+                unit.label
+            )
+        })
+    }
+
+    /// Sets a limit, replacing the one of the same kind: C keeps one
+    /// percentage and one amount per level.
+    pub fn set(&mut self, limit: FreeLimit) {
+        let same_kind = |l: &FreeLimit| {
+            matches!(
+                (l, &limit),
+                (FreeLimit::Percent(_), FreeLimit::Percent(_))
+                    | (FreeLimit::Bytes(_), FreeLimit::Bytes(_))
+            )
+        };
+        match self.0.iter_mut().find(|l| same_kind(l)) {
+            Some(old) => *old = limit,
+            None => self.0.push(limit),
+        }
     }
 
     /// Whether any limit is set.
@@ -351,10 +355,14 @@ mod tests {
 
     #[test]
     fn one_percentage_and_one_amount_per_option() {
-        let e = LevelLimit::parse(&strings(&["20%", "5%"]), "-w", Unit::MIB).unwrap_err();
-        assert!(e.starts_with("-w is given twice as a percentage"), "{e}");
-        let e = LevelLimit::parse(&strings(&["1", "5G"]), "-c", Unit::MIB).unwrap_err();
-        assert!(e.starts_with("-c is given twice as an amount"), "{e}");
+        // As in C: a later value of the same kind replaces the earlier one.
+        let l = LevelLimit::parse(&strings(&["20%", "100", "5%"]), "-w", Unit::MIB).unwrap();
+        assert_eq!(
+            l.0,
+            vec![FreeLimit::Percent(5.0), FreeLimit::Bytes(100 << 20)]
+        );
+        let l = LevelLimit::parse(&strings(&["1", "5G"]), "-c", Unit::MIB).unwrap();
+        assert_eq!(l.0, vec![FreeLimit::Bytes(5 << 30)]);
     }
 
     /// The numbers of the reference C output: / on a 4 KiB ext4.

@@ -2,7 +2,7 @@
 //! their numbers within the deadline.
 
 use std::collections::hash_map::Entry as MapEntry;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
@@ -28,7 +28,7 @@ pub enum Skip {
     ExcludedType,
     /// `-N` given and the type does not match.
     NotIncluded,
-    /// A pseudo file system, not asked for.
+    /// A pseudo file system, not asked for by -p, -r/-R/-A or -N.
     Pseudo,
     /// Another mount of the same device is checked.
     Duplicate,
@@ -45,7 +45,7 @@ impl Skip {
             Skip::Remote => "network file system (-l)",
             Skip::ExcludedType => "type excluded by -X",
             Skip::NotIncluded => "type not included by -N",
-            Skip::Pseudo => "pseudo file system (name it with -p or its type with -N)",
+            Skip::Pseudo => "pseudo file system (name it with -p or -r, or its type with -N)",
             Skip::Duplicate => "same device as another checked mount",
             Skip::NoBlocks => "no blocks",
         }
@@ -73,8 +73,9 @@ pub fn matches(re: &Regex, mount: &Mount) -> bool {
 }
 
 impl Filters {
-    /// Why `mount` is skipped, if it is. `named`: asked for with `-p`, which
-    /// lifts the pseudo file system rule.
+    /// Why `mount` is skipped, if it is. `named`: asked for with `-p` or
+    /// matched by `-r`/`-R`/`-A`, which lifts the pseudo file system rule (a
+    /// pattern that matches a mount names it, as in C).
     pub fn skip(&self, mount: &Mount, named: bool) -> Option<Skip> {
         let type_matches = |list: &[Regex]| list.iter().any(|re| re.is_match(&mount.fs_type));
         if self
@@ -104,15 +105,24 @@ impl Filters {
     }
 }
 
+/// A `-r`/`-R`/`-A` pattern.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    /// As given (`.*` for `-A`).
+    pub text: String,
+    /// Compiled.
+    pub regex: Regex,
+    /// Its thresholds (index in the settings' groups).
+    pub group: usize,
+}
+
 /// What to check.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    /// `-p`, in order.
-    pub paths: Vec<String>,
-    /// `-r`/`-R` with their texts.
-    pub patterns: Vec<(String, Regex)>,
-    /// `-A`.
-    pub all: bool,
+    /// `-p`, in order, with the index of their thresholds in the settings' groups.
+    pub paths: Vec<(String, usize)>,
+    /// `-r`/`-R`/`-A`, in order.
+    pub patterns: Vec<Pattern>,
     /// `-E`: `-p` must name a mount point or device exactly.
     pub exact: bool,
     /// `-n`.
@@ -150,6 +160,9 @@ pub struct Checked {
     pub named: bool,
     /// Only asked whether it answers (`-L`): no thresholds, not listed when fine.
     pub probe_only: bool,
+    /// Its thresholds: the group of its last selection; `None` when checked
+    /// without -p/-r/-R/-A.
+    pub group: Option<usize>,
 }
 
 /// A path or pattern that could not be checked.
@@ -211,8 +224,9 @@ enum Plan {
         mount: Mount,
         named: bool,
         probe_only: bool,
+        group: Option<usize>,
     },
-    Path(String),
+    Path(String, usize),
 }
 
 /// What a thread reports.
@@ -247,42 +261,60 @@ fn plan_mount(
     data: &mut DiskData,
     plans: &mut Vec<Plan>,
     mount: &Mount,
-    named: bool,
+    group: usize,
 ) {
-    match sel.filters.skip(mount, named) {
+    match sel.filters.skip(mount, true) {
         None => plans.push(Plan::Mount {
             mount: mount.clone(),
-            named,
+            named: true,
             probe_only: false,
+            group: Some(group),
         }),
         Some(Skip::Remote) if sel.stat_remote => plans.push(Plan::Mount {
             mount: mount.clone(),
-            named,
+            named: true,
             probe_only: true,
+            group: Some(group),
         }),
         Some(reason) => data.skip(mount, reason),
     }
 }
 
-/// Mounts selected by pattern or by default, before the filters.
-fn candidates<'a>(sel: &Selection, mounts: &'a [Mount], data: &mut DiskData) -> Vec<&'a Mount> {
-    if sel.all || !sel.patterns.is_empty() {
-        for (text, re) in &sel.patterns {
-            if !mounts.iter().any(|m| matches(re, m)) {
+/// Mounts selected by pattern or by default, before the filters, with the
+/// group of the last pattern that matched (`None`: selected by default).
+fn candidates<'a>(
+    sel: &Selection,
+    mounts: &'a [Mount],
+    data: &mut DiskData,
+) -> Vec<(&'a Mount, Option<usize>)> {
+    if !sel.patterns.is_empty() {
+        for p in &sel.patterns {
+            if !mounts.iter().any(|m| matches(&p.regex, m)) {
                 data.missing(
                     sel.ignore_missing,
                     State::Unknown,
-                    text,
-                    format!("Regular expression did not match any path or disk - {text}"),
+                    &p.text,
+                    format!(
+                        "Regular expression did not match any path or disk - {}",
+                        p.text
+                    ),
                 );
             }
         }
         mounts
             .iter()
-            .filter(|m| sel.all || sel.patterns.iter().any(|(_, re)| matches(re, m)))
+            .filter_map(|m| {
+                let group = sel
+                    .patterns
+                    .iter()
+                    .filter(|p| matches(&p.regex, m))
+                    .map(|p| p.group)
+                    .max()?;
+                Some((m, Some(group)))
+            })
             .collect()
     } else if sel.paths.is_empty() {
-        mounts.iter().collect()
+        mounts.iter().map(|m| (m, None)).collect()
     } else {
         Vec::new()
     }
@@ -291,16 +323,17 @@ fn candidates<'a>(sel: &Selection, mounts: &'a [Mount], data: &mut DiskData) -> 
 /// Plans the mounts selected by pattern or default: filtered, one per device
 /// (preferring a mount of the whole file system over a bind mount).
 fn plan_selected(sel: &Selection, mounts: &[Mount], data: &mut DiskData, plans: &mut Vec<Plan>) {
-    let mut kept: Vec<(&Mount, bool)> = Vec::new();
-    for mount in candidates(sel, mounts, data) {
-        match sel.filters.skip(mount, false) {
-            None => kept.push((mount, false)),
-            Some(Skip::Remote) if sel.stat_remote => kept.push((mount, true)),
+    let mut kept: Vec<(&Mount, bool, Option<usize>)> = Vec::new();
+    for (mount, group) in candidates(sel, mounts, data) {
+        // A pattern that matches a mount names it: pseudo file systems included.
+        match sel.filters.skip(mount, group.is_some()) {
+            None => kept.push((mount, false, group)),
+            Some(Skip::Remote) if sel.stat_remote => kept.push((mount, true, group)),
             Some(reason) => data.skip(mount, reason),
         }
     }
     let mut chosen: HashMap<(u32, u32), usize> = HashMap::new();
-    for (i, (mount, probe_only)) in kept.iter().enumerate() {
+    for (i, (mount, probe_only, _)) in kept.iter().enumerate() {
         if *probe_only {
             continue;
         }
@@ -315,12 +348,13 @@ fn plan_selected(sel: &Selection, mounts: &[Mount], data: &mut DiskData, plans: 
             }
         }
     }
-    for (i, (mount, probe_only)) in kept.iter().enumerate() {
+    for (i, (mount, probe_only, group)) in kept.iter().enumerate() {
         if *probe_only || chosen.get(&mount.device()) == Some(&i) {
             plans.push(Plan::Mount {
                 mount: (*mount).clone(),
                 named: false,
                 probe_only: *probe_only,
+                group: *group,
             });
         } else {
             data.skip(mount, Skip::Duplicate);
@@ -340,7 +374,7 @@ fn job(
             let point = mount.mount_point.clone();
             Box::new(move || Answer::Stats(fs.statvfs(Path::new(&point))))
         }
-        Plan::Path(path) => {
+        Plan::Path(path, _) => {
             let path = path.clone();
             let mounts = Arc::clone(mounts);
             let filters = sel.filters.clone();
@@ -384,9 +418,9 @@ pub fn acquire(
     let mut data = DiskData::default();
     let mut plans = Vec::new();
 
-    for path in &sel.paths {
+    for (path, group) in &sel.paths {
         if let Some(mount) = exact(&mounts, path) {
-            plan_mount(sel, &mut data, &mut plans, mount, true);
+            plan_mount(sel, &mut data, &mut plans, mount, *group);
         } else if sel.exact {
             data.missing(
                 sel.ignore_missing,
@@ -395,7 +429,7 @@ pub fn acquire(
                 format!("{path} not found"),
             );
         } else {
-            plans.push(Plan::Path(path.clone()));
+            plans.push(Plan::Path(path.clone(), *group));
         }
     }
     plan_selected(sel, &mounts, &mut data, &mut plans);
@@ -404,7 +438,8 @@ pub fn acquire(
     let answers = run_with_deadline(jobs, deadline);
     data.waited = deadline.saturating_duration_since(started);
 
-    let mut points = HashSet::new();
+    // Mount point -> where it is in `data.checked` (None: skipped).
+    let mut points: HashMap<String, Option<usize>> = HashMap::new();
     for (plan, answer) in plans.into_iter().zip(answers) {
         let checked = match (plan, answer) {
             (
@@ -412,25 +447,27 @@ pub fn acquire(
                     mount,
                     named,
                     probe_only,
+                    group,
                 },
                 answer,
             ) => Checked {
                 mount,
                 named,
                 probe_only,
+                group,
                 outcome: match answer {
                     Some(Answer::Stats(r)) => outcome(r),
                     _ => Outcome::NotResponding,
                 },
             },
-            (Plan::Path(path), None) => {
+            (Plan::Path(path, _), None) => {
                 data.problems.push(Problem {
                     state: State::Critical,
                     message: format!("{path} not responding"),
                 });
                 continue;
             }
-            (Plan::Path(path), Some(Answer::Missing(why))) => {
+            (Plan::Path(path, _), Some(Answer::Missing(why))) => {
                 data.missing(
                     sel.ignore_missing,
                     State::Critical,
@@ -439,12 +476,12 @@ pub fn acquire(
                 );
                 continue;
             }
-            (Plan::Path(_), Some(Answer::Skipped(mount, reason))) => {
+            (Plan::Path(..), Some(Answer::Skipped(mount, reason))) => {
                 data.skip(&mount, reason);
                 continue;
             }
             (
-                Plan::Path(_),
+                Plan::Path(_, group),
                 Some(Answer::Resolved {
                     mount,
                     probe_only,
@@ -454,17 +491,29 @@ pub fn acquire(
                 mount,
                 named: true,
                 probe_only,
+                group: Some(group),
                 outcome: outcome(stats),
             },
-            (Plan::Path(_), Some(Answer::Stats(_))) => continue,
+            (Plan::Path(..), Some(Answer::Stats(_))) => continue,
         };
-        if !points.insert(checked.mount.mount_point.clone()) {
-            continue;
-        }
-        if let Outcome::Stats(s) = &checked.outcome {
-            if s.blocks == 0 && !checked.named && !checked.probe_only {
-                data.skip(&checked.mount, Skip::NoBlocks);
+        match points.entry(checked.mount.mount_point.clone()) {
+            MapEntry::Occupied(e) => {
+                // Checked once, with the thresholds of its last selection (C
+                // overwrites them); groups grow along the command line.
+                if let Some(first) = e.get().and_then(|i| data.checked.get_mut(i)) {
+                    first.group = first.group.max(checked.group);
+                }
                 continue;
+            }
+            MapEntry::Vacant(e) => {
+                if let Outcome::Stats(s) = &checked.outcome {
+                    if s.blocks == 0 && !checked.named && !checked.probe_only {
+                        e.insert(None);
+                        data.skip(&checked.mount, Skip::NoBlocks);
+                        continue;
+                    }
+                }
+                e.insert(Some(data.checked.len()));
             }
         }
         data.checked.push(checked);
@@ -529,6 +578,18 @@ mod tests {
                 "/link" => Ok("/data/real".into()),
                 p => Ok(p.into()),
             }
+        }
+    }
+
+    fn paths(list: &[&str]) -> Vec<(String, usize)> {
+        list.iter().map(|p| (p.to_string(), 0)).collect()
+    }
+
+    fn pattern(text: &str, group: usize) -> Pattern {
+        Pattern {
+            text: text.into(),
+            regex: Regex::new(text).unwrap(),
+            group,
         }
     }
 
@@ -597,14 +658,7 @@ mod tests {
     #[test]
     fn named_paths_resolve_to_their_mount() {
         let sel = Selection {
-            paths: vec![
-                "/tmp".into(),
-                "/dev/shm".into(),
-                "/link".into(),
-                "/dev/sda1".into(),
-                "/data/x".into(),
-                "/proc".into(),
-            ],
+            paths: paths(&["/tmp", "/dev/shm", "/link", "/dev/sda1", "/data/x", "/proc"]),
             ..Selection::default()
         };
         let data = run(&sel);
@@ -618,7 +672,7 @@ mod tests {
     #[test]
     fn missing_paths_are_critical_unless_ignored() {
         let mut sel = Selection {
-            paths: vec!["/missing".into(), "/".into()],
+            paths: paths(&["/missing", "/"]),
             ..Selection::default()
         };
         let data = run(&sel);
@@ -639,7 +693,7 @@ mod tests {
     #[test]
     fn exact_match_wants_a_mount_point_or_device() {
         let sel = Selection {
-            paths: vec!["/tmp".into(), "/data".into()],
+            paths: paths(&["/tmp", "/data"]),
             exact: true,
             ..Selection::default()
         };
@@ -652,7 +706,7 @@ mod tests {
     #[test]
     fn a_hanging_path_lookup_is_critical_and_the_rest_is_checked() {
         let sel = Selection {
-            paths: vec!["/mnt/hang/dir".into(), "/data".into()],
+            paths: paths(&["/mnt/hang/dir", "/data"]),
             ..Selection::default()
         };
         let start = Instant::now();
@@ -667,10 +721,7 @@ mod tests {
         let re = |s: &str| Regex::new(s).unwrap();
         let whole = |s: &str| Regex::new(&format!("^(?:{s})$")).unwrap();
         let sel = Selection {
-            patterns: vec![
-                ("^/mnt".into(), re("^/mnt")),
-                ("^/nomatch".into(), re("^/nomatch")),
-            ],
+            patterns: vec![pattern("^/mnt", 0), pattern("^/nomatch", 0)],
             ..Selection::default()
         };
         let data = run(&sel);
@@ -710,7 +761,7 @@ mod tests {
         assert_eq!(points(&run(&include)), vec!["/dev/shm", "/"]);
 
         let all_ignoring = Selection {
-            all: true,
+            patterns: vec![pattern("^/$|^/data$|^/mnt", 0)],
             filters: Filters {
                 ignore: vec![re("^/mnt"), re("sdb")],
                 ..Filters::default()
@@ -718,6 +769,66 @@ mod tests {
             ..Selection::default()
         };
         assert_eq!(points(&run(&all_ignoring)), vec!["/"]);
+    }
+
+    #[test]
+    fn patterns_name_pseudo_file_systems_and_the_last_selection_wins() {
+        // As C: a pattern that matches a pseudo file system checks it.
+        let sel = Selection {
+            patterns: vec![pattern("^/dev/shm$", 0)],
+            ..Selection::default()
+        };
+        let data = run(&sel);
+        assert_eq!(points(&data), vec!["/dev/shm"]);
+        assert_eq!(data.checked[0].group, Some(0));
+        // '.*' (-A) takes every mount with blocks, pseudo or not.
+        let sel = Selection {
+            patterns: vec![pattern(".*", 0), pattern("^/data$", 1)],
+            paths: vec![("/data".into(), 2), ("/".into(), 0)],
+            ..Selection::default()
+        };
+        let data = run(&sel);
+        assert_eq!(
+            points(&data),
+            vec![
+                "/data",
+                "/",
+                "/dev",
+                "/dev/shm",
+                "/mnt/nfs",
+                "/mnt/hang",
+                "/mnt/denied"
+            ]
+        );
+        let skipped: Vec<(&str, Skip)> = data
+            .skipped
+            .iter()
+            .map(|s| (s.mount_point.as_str(), s.reason))
+            .collect();
+        assert_eq!(
+            skipped,
+            vec![
+                ("/srv/bind", Skip::Duplicate),
+                ("/proc", Skip::NoBlocks),
+                ("/mnt/empty", Skip::NoBlocks)
+            ]
+        );
+        // Checked once each, with the group of the last selection.
+        let groups: Vec<Option<usize>> = data.checked.iter().map(|c| c.group).collect();
+        assert_eq!(groups[..2], [Some(2), Some(0)]);
+        let sel = Selection {
+            patterns: vec![pattern("^/data$", 3)],
+            paths: vec![("/data".into(), 1)],
+            ..Selection::default()
+        };
+        let data = run(&sel);
+        assert_eq!(points(&data), vec!["/data"]);
+        assert_eq!(data.checked[0].group, Some(3));
+        // Checked without a selection: no group.
+        assert!(run(&Selection::default())
+            .checked
+            .iter()
+            .all(|c| c.group.is_none()));
     }
 
     #[test]
