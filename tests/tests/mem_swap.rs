@@ -121,6 +121,53 @@ fn swap_exact_boundaries() {
     }
 }
 
+/// -v lists the devices, -vv adds the thresholds, -vvv what was read.
+#[test]
+fn swap_verbose_levels_on_fixtures() {
+    let dir = proc_with(
+        "MemTotal: 1000 kB\nSwapTotal:       3072 kB\nSwapFree:        2048 kB\n",
+        &format!("{SWAPS_HEADER}/dev/vda2 partition 2048 0 -2\n/swap\\040file file 1024 1024 -3\n"),
+    );
+    let root = format!("--proc-root={}", dir.path().display());
+    let first = "SWAP OK - 67% free (2.0 MiB out of 3.0 MiB) | swap=2097152B;;;0;3145728 swap_used=1048576B;1572863;2359295;0;3145728\n";
+    let devices =
+        "/dev/vda2 100% free (2.0 MiB out of 2.0 MiB)\n/swap file 0% free (0 B out of 1.0 MiB)\n";
+    let thresholds = "warning when free swap in total is at or below 50% (1.5 MiB)\n\
+                      critical when free swap in total is at or below 25% (768.0 KiB)\n\
+                      no swap at all: CRITICAL\n";
+    let read = format!(
+        "read {}/meminfo: SwapTotal 3145728 bytes, SwapFree 2097152 bytes\nread {}/swaps: 2 devices\n",
+        dir.path().display(),
+        dir.path().display()
+    );
+    for (verbose, expected) in [
+        ("-v", format!("{first}{devices}")),
+        ("-vv", format!("{first}{devices}{thresholds}")),
+        ("-vvv", format!("{first}{devices}{thresholds}{read}")),
+    ] {
+        plugin("check_swap_rs")
+            .args([&root, verbose, "-w", "50%", "-c", "25%"])
+            .assert()
+            .code(0)
+            .stdout(expected);
+    }
+    // With -a the devices are the subchecks; -v adds nothing more.
+    let out = plugin("check_swap_rs")
+        .args([&root, "-a", "-v", "-w", "50%", "-c", "25%"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(
+        lines,
+        [
+            "\\_ [OK] /dev/vda2 100% free (2.0 MiB out of 2.0 MiB)",
+            "\\_ [CRITICAL] /swap file 0% free (0 B out of 1.0 MiB)"
+        ]
+    );
+}
+
 /// These machines have no swap: same exit codes as C check_swap on them.
 #[test]
 fn no_swap_on_this_machine_matches_c() {

@@ -19,7 +19,9 @@ pub const SERVICE: &str = "SWAP";
     after_help = "Limits are free swap that must remain: a percent of the total (20%) or a size \
                   (bytes, or with a unit: 512M, 2G); free swap at or below a limit alerts, as in \
                   C check_swap. -w and -c may each be given more than once (e.g. a percent and a \
-                  size); every limit is checked."
+                  size); every limit is checked.\n\n\
+                  -v lists each swap device from /proc/swaps, -vv adds the thresholds in \
+                  effect, -vvv what was read from /proc."
 )]
 pub struct Args {
     /// WARNING when free swap is at or below this (percent or size; repeatable)
@@ -65,8 +67,24 @@ pub struct SwapArea {
 
 /// Acquires and evaluates.
 pub fn check(args: Args) -> Result<CheckResult, CheckError> {
-    let (total, devices) = acquire(&args.proc.procfs(), args.allswaps)?;
-    Ok(evaluate(&args, &total, &devices))
+    let proc = args.proc.procfs();
+    let (total, devices) = acquire(&proc, args.allswaps)?;
+    let mut result = evaluate(&args, &total, &devices);
+    let listed = if args.allswaps {
+        Ok(devices)
+    } else if args.common.verbosity() >= 1 {
+        // Only for the -v lines: a failure to read them must not change the state.
+        proc.swaps()
+            .map(|list| list.into_iter().map(device_area).collect())
+            .map_err(|e| e.to_string())
+    } else {
+        Ok(Vec::new())
+    };
+    let root = proc.root().display().to_string();
+    for line in details(&args, &total, &listed, &root) {
+        result.detail(line);
+    }
+    Ok(result)
 }
 
 fn device_area(d: rsplugins::procfs::SwapDevice) -> SwapArea {
@@ -140,6 +158,69 @@ fn perfdata(args: &Args, label: &str, area: &SwapArea) -> [Perfdata; 2] {
         .min(0.0)
         .max(area.total as f64);
     [free, used]
+}
+
+fn limits_text(limits: &[FreeLimit], total: u64) -> String {
+    limits
+        .iter()
+        .map(|l| match l {
+            FreeLimit::Percent(_) => format!("{l} ({})", human(l.bytes_of(total))),
+            FreeLimit::Bytes(_) => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// The `-v` lines (pure): 1 each device of /proc/swaps (they are subchecks
+/// with `-a`), 2 the thresholds in effect, 3 what was read. `devices`: what
+/// /proc/swaps gave, or why it could not be read.
+pub fn details(
+    args: &Args,
+    total: &SwapArea,
+    devices: &Result<Vec<SwapArea>, String>,
+    proc_root: &str,
+) -> Vec<String> {
+    let verbosity = args.common.verbosity();
+    let mut lines = Vec::new();
+    if verbosity >= 1 && !args.allswaps {
+        match devices {
+            Ok(list) if list.is_empty() => lines.push("no swap devices in /proc/swaps".into()),
+            Ok(list) => lines.extend(list.iter().map(|d| format!("{} {}", d.name, describe(d)))),
+            Err(e) => lines.push(format!("swap devices unknown: {e}")),
+        }
+    }
+    if verbosity >= 2 {
+        for (name, limits) in [("warning", &args.warning), ("critical", &args.critical)] {
+            if limits.is_empty() {
+                lines.push(format!("{name}: not set"));
+            } else {
+                let scope = if args.allswaps {
+                    "of each device"
+                } else {
+                    "in total"
+                };
+                lines.push(format!(
+                    "{name} when free swap {scope} is at or below {}",
+                    limits_text(limits, total.total)
+                ));
+            }
+        }
+        lines.push(format!("no swap at all: {}", args.no_swap));
+    }
+    if verbosity >= 3 {
+        lines.push(format!(
+            "read {proc_root}/meminfo: SwapTotal {} bytes, SwapFree {} bytes",
+            total.total, total.free
+        ));
+        if let Ok(list) = devices {
+            lines.push(format!(
+                "read {proc_root}/swaps: {} device{}",
+                list.len(),
+                if list.len() == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    lines
 }
 
 /// Turns the figures into a result (pure).
@@ -244,6 +325,53 @@ mod tests {
         assert_eq!(state(512 * MIB + 1), State::Ok);
         assert_eq!(state(100), State::Critical);
         assert_eq!(state(101), State::Warning);
+    }
+
+    #[test]
+    fn verbose_levels() {
+        let total = area("", 3 * MIB, 2 * MIB);
+        let devices = Ok(vec![
+            area("/dev/vda2", 2 * MIB, 2 * MIB),
+            area("/swapfile", MIB, 0),
+        ]);
+        let lines = |list: &[&str]| details(&args(list), &total, &devices, "/proc");
+        assert!(lines(&["-w", "50%"]).is_empty());
+        assert_eq!(
+            lines(&["-v", "-w", "50%"]),
+            [
+                "/dev/vda2 100% free (2.0 MiB out of 2.0 MiB)",
+                "/swapfile 0% free (0 B out of 1.0 MiB)"
+            ]
+        );
+        assert_eq!(
+            lines(&["-vv", "-w", "50%", "-w", "1M", "-n", "ok"])[2..],
+            [
+                "warning when free swap in total is at or below 50% (1.5 MiB) or 1.0 MiB",
+                "critical: not set",
+                "no swap at all: OK"
+            ]
+        );
+        let all = lines(&["-vvv", "-a", "-c", "10%"]);
+        assert_eq!(
+            all,
+            [
+                "warning: not set",
+                "critical when free swap of each device is at or below 10% (307.2 KiB)",
+                "no swap at all: CRITICAL",
+                "read /proc/meminfo: SwapTotal 3145728 bytes, SwapFree 2097152 bytes",
+                "read /proc/swaps: 2 devices"
+            ]
+        );
+        let broken = Err("cannot read /proc/swaps: gone".to_string());
+        assert_eq!(
+            details(&args(&["-v"]), &total, &broken, "/proc"),
+            ["swap devices unknown: cannot read /proc/swaps: gone"]
+        );
+        let none = Ok(Vec::new());
+        assert_eq!(
+            details(&args(&["-v"]), &total, &none, "/proc"),
+            ["no swap devices in /proc/swaps"]
+        );
     }
 
     #[test]
