@@ -363,12 +363,12 @@ fn garbage_greeting_is_critical_and_printable() {
             "FTP CRITICAL - invalid response from server: \\x00\\x01",
         ))
         .stdout(predicate::str::ends_with(
-            "junk (waiting for the greeting)\n",
+            "junk while waiting for the greeting\n",
         ));
     // An SSH server on the FTP port.
     let peer = Peer::spawn(vec![send("SSH-2.0-OpenSSH_9.2p1\r\n"), Step::Hang]);
     ftp(peer.port).assert().code(2).stdout(
-        "FTP CRITICAL - invalid response from server: SSH-2.0-OpenSSH_9.2p1 (waiting for the greeting)\n",
+        "FTP CRITICAL - invalid response from server: SSH-2.0-OpenSSH_9.2p1 while waiting for the greeting\n",
     );
 }
 
@@ -378,7 +378,7 @@ fn huge_line_is_bounded() {
     within(Duration::from_secs(5), ftp(peer.port).args(["-t", "3"]))
         .code(2)
         .stdout(
-            "FTP CRITICAL - server sent a line longer than 4096 bytes (waiting for the greeting)\n",
+            "FTP CRITICAL - server sent a line longer than 4096 bytes while waiting for the greeting\n",
         );
 }
 
@@ -388,7 +388,7 @@ fn close_right_after_accept() {
     ftp(peer.port)
         .assert()
         .code(2)
-        .stdout("FTP CRITICAL - connection closed by the server (waiting for the greeting)\n");
+        .stdout("FTP CRITICAL - connection closed by the server while waiting for the greeting\n");
 }
 
 #[test]
@@ -397,17 +397,17 @@ fn close_mid_reply() {
     ftp(peer.port)
         .assert()
         .code(2)
-        .stdout("FTP CRITICAL - connection closed by the server (waiting for the greeting)\n");
+        .stdout("FTP CRITICAL - connection closed by the server while waiting for the greeting\n");
     let peer = Peer::spawn(vec![send("220 rsplugins FT"), Step::Close]);
     ftp(peer.port).assert().code(2).stdout(
-        "FTP CRITICAL - connection closed by the server after '220 rsplugins FT' (waiting for the greeting)\n",
+        "FTP CRITICAL - connection closed by the server after '220 rsplugins FT' while waiting for the greeting\n",
     );
     let peer = Peer::spawn(vec![send(GREETING), Step::Recv, Step::Close]);
     ftp(peer.port)
         .args(["-U", "anonymous"])
         .assert()
         .code(2)
-        .stdout("FTP CRITICAL - connection closed by the server (waiting for the reply to USER)\n");
+        .stdout("FTP CRITICAL - connection closed by the server while waiting for the reply to USER\n");
 }
 
 #[test]

@@ -165,18 +165,18 @@ fn huge_line_is_bounded() {
     let peer = Peer::spawn(vec![Step::Send(vec![b'S'; 1 << 20]), Step::Hang]);
     within(Duration::from_secs(5), ssh(peer.port).args(["-t", "3"]))
         .code(2)
-        .stdout("SSH CRITICAL - server sent a line longer than 1024 bytes (waiting for the SSH identification)\n");
+        .stdout("SSH CRITICAL - server sent a line longer than 1024 bytes while waiting for the SSH identification\n");
 }
 
 #[test]
 fn close_right_after_accept_and_mid_line() {
     let peer = Peer::spawn(vec![Step::Close]);
     ssh(peer.port).assert().code(2).stdout(
-        "SSH CRITICAL - connection closed by the server (waiting for the SSH identification)\n",
+        "SSH CRITICAL - connection closed by the server while waiting for the SSH identification\n",
     );
     let peer = Peer::spawn(vec![send("SSH-2.0-Open"), Step::Close]);
     ssh(peer.port).assert().code(2).stdout(
-        "SSH CRITICAL - connection closed by the server after 'SSH-2.0-Open' (waiting for the SSH identification)\n",
+        "SSH CRITICAL - connection closed by the server after 'SSH-2.0-Open' while waiting for the SSH identification\n",
     );
 }
 

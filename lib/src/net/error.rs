@@ -23,8 +23,9 @@ pub enum NetError {
     Connect { target: String, reason: String },
     /// The deadline passed; `during` says what was awaited.
     Timeout { during: String, seconds: String },
-    /// The peer closed the connection; `partial` holds unterminated data.
-    Closed { partial: String },
+    /// The peer closed the connection; `partial` holds unterminated data,
+    /// `during` what was awaited (empty when unknown).
+    Closed { partial: String, during: String },
     /// A line grew beyond the limit without a line end.
     LineTooLong { limit: usize },
     /// The peer sent more than the total limit.
@@ -50,11 +51,15 @@ impl fmt::Display for NetError {
             NetError::Timeout { during, seconds } => {
                 write!(f, "timed out after {seconds} seconds {during}")
             }
-            NetError::Closed { partial } if partial.is_empty() => {
-                f.write_str("connection closed by the server")
-            }
-            NetError::Closed { partial } => {
-                write!(f, "connection closed by the server after '{partial}'")
+            NetError::Closed { partial, during } => {
+                f.write_str("connection closed by the server")?;
+                if !partial.is_empty() {
+                    write!(f, " after '{partial}'")?;
+                }
+                if !during.is_empty() {
+                    write!(f, " while {during}")?;
+                }
+                Ok(())
             }
             NetError::LineTooLong { limit } => {
                 write!(f, "server sent a line longer than {limit} bytes")
@@ -89,10 +94,34 @@ impl NetError {
             | io::ErrorKind::BrokenPipe
             | io::ErrorKind::ConnectionAborted => NetError::Closed {
                 partial: String::new(),
+                during: String::new(),
             },
             _ => NetError::Io {
                 reason: e.to_string(),
             },
+        }
+    }
+
+    /// The same failure awaiting `during`: a close then names what was
+    /// awaited (a time-out names it already).
+    pub fn awaiting(self, during: &str) -> NetError {
+        match self {
+            NetError::Closed { partial, .. } if !during.is_empty() => NetError::Closed {
+                partial,
+                during: during.to_string(),
+            },
+            other => other,
+        }
+    }
+
+    /// The message for this failure while `during` ("waiting for the
+    /// greeting"), one wording for every protocol: what happened, then
+    /// `while` what was awaited.
+    pub fn describe(&self, during: &str) -> String {
+        match self.clone().awaiting(during) {
+            e @ (NetError::Timeout { .. } | NetError::Closed { .. }) => e.to_string(),
+            e if during.is_empty() => e.to_string(),
+            e => format!("{e} while {during}"),
         }
     }
 
@@ -159,6 +188,7 @@ mod tests {
             },
             NetError::Closed {
                 partial: String::new(),
+                during: String::new(),
             },
             NetError::Garbage { what: "x".into() },
             NetError::LineTooLong { limit: 1 },
@@ -167,6 +197,23 @@ mod tests {
         ] {
             assert_eq!(s(e), State::Critical);
         }
+        // One wording: what happened, then what was awaited.
+        let closed = NetError::Closed {
+            partial: "220 x".into(),
+            during: String::new(),
+        };
+        assert_eq!(
+            closed.describe("waiting for the greeting"),
+            "connection closed by the server after '220 x' while waiting for the greeting"
+        );
+        assert_eq!(
+            NetError::LineTooLong { limit: 9 }.describe("waiting for the greeting"),
+            "server sent a line longer than 9 bytes while waiting for the greeting"
+        );
+        assert_eq!(
+            NetError::Refused { target: host() }.describe(""),
+            "connect to h: Connection refused"
+        );
         let e = NetError::Resolve {
             host: host(),
             reason: "Name or service not known".into(),

@@ -48,8 +48,9 @@ impl From<NetError> for Failure {
 /// The error without the server's text (`-j`).
 fn hide(error: &NetError) -> NetError {
     match error {
-        NetError::Closed { .. } => NetError::Closed {
+        NetError::Closed { during, .. } => NetError::Closed {
             partial: String::new(),
+            during: during.clone(),
         },
         NetError::Garbage { .. } => NetError::Garbage {
             what: "(not shown)".to_string(),
@@ -72,12 +73,7 @@ impl Failure {
         match self {
             Failure::Net { error, during } => {
                 let error = if jail { hide(error) } else { error.clone() };
-                match (during, &error) {
-                    (Some(during), e) if !matches!(e, NetError::Timeout { .. }) => {
-                        format!("{error} while {during}")
-                    }
-                    _ => error.to_string(),
-                }
+                error.describe(during.as_deref().unwrap_or_default())
             }
             Failure::Greeting {
                 refused: true,
@@ -180,6 +176,7 @@ mod tests {
         let closed = Failure::net(
             NetError::Closed {
                 partial: "+OK half".into(),
+                during: "reading".into(),
             },
             "waiting for the reply to STAT",
         );

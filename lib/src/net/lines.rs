@@ -129,7 +129,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineStream<S> {
             .run(self.inner.read(&mut chunk[..want]))
             .await
             .ok_or_else(|| NetError::timeout(during, self.deadline.budget()))?
-            .map_err(|e| NetError::io(&e))?;
+            .map_err(|e| NetError::io(&e).awaiting(during))?;
         self.read_total += n;
         self.buf.extend_from_slice(&chunk[..n]);
         Ok(n > 0)
@@ -163,6 +163,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineStream<S> {
             if !self.fill(during).await? {
                 return Err(NetError::Closed {
                     partial: printable(&self.buf, 200),
+                    during: during.to_string(),
                 });
             }
         }
@@ -209,7 +210,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineStream<S> {
             .run(write)
             .await
             .ok_or_else(|| NetError::timeout(during, self.deadline.budget()))?
-            .map_err(|e| NetError::io(&e))
+            .map_err(|e| NetError::io(&e).awaiting(during))
     }
 
     /// Writes a command followed by CRLF.
@@ -279,7 +280,8 @@ mod tests {
             assert_eq!(
                 s.read_line("t").await.unwrap_err(),
                 NetError::Closed {
-                    partial: String::new()
+                    partial: String::new(),
+                    during: "t".into()
                 }
             );
         });
@@ -371,7 +373,8 @@ mod tests {
             assert_eq!(
                 err,
                 NetError::Closed {
-                    partial: "250-b".into()
+                    partial: "250-b".into(),
+                    during: "EHLO".into()
                 }
             );
         });

@@ -37,21 +37,10 @@ impl StepError {
         }
     }
 
-    /// The one-line reason: time-outs name what was awaited themselves; a
-    /// close, garbage or an oversized reply get it in parentheses.
+    /// The one-line reason, in the library's one wording (what happened,
+    /// then `while` what was awaited).
     pub fn message(&self) -> String {
-        match &self.error {
-            NetError::Closed { .. }
-            | NetError::Garbage { .. }
-            | NetError::LineTooLong { .. }
-            | NetError::TooMuchData { .. }
-            | NetError::Io { .. }
-                if !self.during.is_empty() =>
-            {
-                format!("{} ({})", self.error, self.during)
-            }
-            _ => self.error.to_string(),
-        }
+        self.error.describe(&self.during)
     }
 }
 
@@ -297,7 +286,7 @@ where
                     Quit::Unexpected(reply)
                 }
             }
-            Err(NetError::Closed { partial }) if partial.is_empty() => Quit::Closed,
+            Err(NetError::Closed { partial, .. }) if partial.is_empty() => Quit::Closed,
             Err(error) => Quit::Failed(StepError::at(during)(error)),
         },
     };
@@ -509,7 +498,7 @@ mod tests {
             };
             assert_eq!(
                 e.message(),
-                "invalid response from server: \\x00garbage (waiting for the reply to QUIT)"
+                "invalid response from server: \\x00garbage while waiting for the reply to QUIT"
             );
         });
     }
@@ -523,7 +512,7 @@ mod tests {
                 .unwrap_err();
             assert_eq!(
                 err.message(),
-                "connection closed by the server (waiting for the greeting)"
+                "connection closed by the server while waiting for the greeting"
             );
             let mock = Builder::new().read(b"220-Welcome\r\n  more").build();
             let err = read_greeting(&mut stream(mock), &mut log)
@@ -531,7 +520,7 @@ mod tests {
                 .unwrap_err();
             assert_eq!(
                 err.message(),
-                "connection closed by the server after '  more' (waiting for the greeting)"
+                "connection closed by the server after '  more' while waiting for the greeting"
             );
             let mock = Builder::new().read(b"\x16\x03\x01\x02\x00\x01\r\n").build();
             let err = read_greeting(&mut stream(mock), &mut log)
@@ -549,7 +538,7 @@ mod tests {
                 .unwrap_err();
             assert_eq!(
                 err.message(),
-                "server sent a line longer than 4096 bytes (waiting for the greeting)"
+                "server sent a line longer than 4096 bytes while waiting for the greeting"
             );
             let (_peer, silent) = tokio::io::duplex(64);
             let mut s = LineStream::new(

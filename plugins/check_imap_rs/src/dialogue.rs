@@ -102,6 +102,7 @@ pub async fn read_response<S: AsyncRead + AsyncWrite + Unpin>(
                 return Err(Failure::net(
                     NetError::Closed {
                         partial: printable(&data, SHOWN),
+                        during: String::new(),
                     },
                     during,
                 ));

@@ -162,7 +162,7 @@ impl Failure {
                     NetError::Closed { .. }
                     | NetError::LineTooLong { .. }
                     | NetError::TooMuchData { .. }
-                    | NetError::Io { .. } => text.push_str(&format!(" ({AWAITED})")),
+                    | NetError::Io { .. } => text = error.describe(AWAITED),
                     _ => {}
                 }
                 if !preceding.is_empty() {
@@ -217,7 +217,9 @@ where
         };
         let line = match line {
             Ok(line) => line,
-            Err(NetError::Closed { partial }) if partial.is_empty() && !preceding.is_empty() => {
+            Err(NetError::Closed { partial, .. })
+                if partial.is_empty() && !preceding.is_empty() =>
+            {
                 return Err(Failure::NotSsh { preceding })
             }
             Err(error) => return Err(Failure::Net { error, preceding }),
@@ -357,7 +359,7 @@ mod tests {
                 .unwrap_err();
             assert_eq!(
                 err.message(),
-                "connection closed by the server (waiting for the SSH identification)"
+                "connection closed by the server while waiting for the SSH identification"
             );
             let mock = Builder::new().read(b"garbage\r\n").build();
             let err = read_identification(&mut stream(mock)).await.unwrap_err();
@@ -369,7 +371,7 @@ mod tests {
             let err = read_identification(&mut stream(mock)).await.unwrap_err();
             assert_eq!(
                 err.message(),
-                "connection closed by the server after 'SSH-2.0-Open' (waiting for the SSH identification)"
+                "connection closed by the server after 'SSH-2.0-Open' while waiting for the SSH identification"
             );
         });
     }
@@ -388,7 +390,7 @@ mod tests {
                 .unwrap_err();
             assert_eq!(
                 err.message(),
-                "server sent a line longer than 1024 bytes (waiting for the SSH identification)"
+                "server sent a line longer than 1024 bytes while waiting for the SSH identification"
             );
         });
     }
