@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use predicates::prelude::*;
 use rsplugins_tests::peer::{closed_port, send, Peer, Step};
-use rsplugins_tests::{available, plugin, plugin_on, testbed, within};
+use rsplugins_tests::{available, plugin, plugin_on, testbed, testbed_env, within};
 
 const OPENSSH: &str = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\r\n";
 
@@ -238,16 +238,6 @@ fn bad_options_exit_3() {
 // ---- the real sshd of tests/testbed ----
 
 const C_CHECK_SSH: &str = "/usr/lib/nagios/plugins/check_ssh";
-
-/// A value of /etc/rsplugins-testbed.env.
-fn testbed_env(key: &str) -> Option<String> {
-    let text = std::fs::read_to_string("/etc/rsplugins-testbed.env").ok()?;
-    text.lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .find(|(k, _)| k.trim() == key)
-        .map(|(_, v)| v.trim().to_string())
-}
 
 fn sshd_port() -> String {
     testbed_env("RSPLUGINS_TESTBED_SSH_PORT").unwrap_or_else(|| "22".into())

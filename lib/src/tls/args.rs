@@ -8,6 +8,7 @@ use super::cert::CertDays;
 use super::pin::Fingerprint;
 use super::TlsOptions;
 use crate::error::CheckError;
+use crate::net::{TlsMode, TlsRequest};
 use crate::secret::Secret;
 
 /// `-D`, `--verify`, `--insecure`, `--ca-file`, `--pin`, `--sni`. (How TLS is started,
@@ -50,6 +51,20 @@ pub struct TlsArgs {
 }
 
 impl TlsArgs {
+    /// How a protocol with an upgrade command uses TLS: `implicit` (`-S`),
+    /// `starttls`, or `-D` alone (TLS as in C: implicit on `implicit_port`,
+    /// the upgrade command elsewhere).
+    pub fn mode(
+        &self,
+        implicit: bool,
+        starttls: bool,
+        port: Option<u16>,
+        implicit_port: u16,
+    ) -> TlsMode {
+        let request = TlsRequest::new(implicit, starttls, self.certificate.is_some(), port);
+        TlsMode::choose(request, Some(implicit_port), true)
+    }
+
     /// The options for a connection; `credentials` says whether a password
     /// will cross it (then verification is on unless `--insecure`).
     pub fn options(&self, credentials: bool) -> TlsOptions {

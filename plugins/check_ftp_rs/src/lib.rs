@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use rsplugins::net::runtime::block_on;
 use rsplugins::net::{
-    printable, AddressFamily, Deadline, Limits, NetError, ProbeArgs, Reply, TlsMode, TlsRequest,
+    printable, AddressFamily, Deadline, Limits, NetError, ProbeArgs, Reply, TlsMode,
 };
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::tls::{require_tls_for_credentials, LoginArgs, Session, TlsArgs, TlsOptions};
@@ -111,16 +111,9 @@ pub fn is_anonymous(user: &str) -> bool {
 
 /// Works out the plan; UNKNOWN for a password that would cross in clear text.
 pub fn plan(args: &Args) -> Result<Plan, CheckError> {
-    let tls = TlsMode::choose(
-        TlsRequest {
-            implicit: args.ssl,
-            starttls: args.starttls,
-            certificate: args.tls.certificate.is_some(),
-            port: args.net.port,
-        },
-        Some(IMPLICIT_PORT),
-        true,
-    );
+    let tls = args
+        .tls
+        .mode(args.ssl, args.starttls, args.net.port, IMPLICIT_PORT);
     let login = args.login.user.as_ref().map(|user| {
         let anonymous = is_anonymous(user);
         let password = match (&args.login.password, anonymous) {

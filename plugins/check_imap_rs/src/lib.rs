@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use rsplugins::net::runtime::block_on;
-use rsplugins::net::{printable, AddressFamily, Deadline, Limits, ProbeArgs, TlsMode, TlsRequest};
+use rsplugins::net::{printable, AddressFamily, Deadline, Limits, ProbeArgs, TlsMode};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::secret::Secret;
 use rsplugins::tls::{require_tls_for_credentials, LoginArgs, Session, TlsArgs, TlsOptions};
@@ -90,16 +90,9 @@ pub struct Args {
 rsplugins::plugin_entry!(Args, SERVICE, check);
 
 impl Args {
-    /// How TLS is used: `-S`, `--starttls`, or `-D` alone (C: `-D` implies
-    /// TLS; implicit on port 993, else the upgrade command).
+    /// How TLS is used: `-S`, `--starttls`, or `-D` alone (implicit on 993).
     pub fn tls_mode(&self) -> TlsMode {
-        let request = TlsRequest::new(
-            self.ssl,
-            self.starttls,
-            self.tls.certificate.is_some(),
-            self.net.port,
-        );
-        TlsMode::choose(request, Some(993), true)
+        self.tls.mode(self.ssl, self.starttls, self.net.port, 993)
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use rsplugins::bytes::human;
 use rsplugins::net::runtime::block_on;
-use rsplugins::net::{printable, AddressFamily, Deadline, Limits, ProbeArgs, TlsMode, TlsRequest};
+use rsplugins::net::{printable, AddressFamily, Deadline, Limits, ProbeArgs, TlsMode};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::secret::Secret;
 use rsplugins::tls::{require_tls_for_credentials, LoginArgs, Session, TlsArgs, TlsOptions};
@@ -81,16 +81,9 @@ pub struct Args {
 rsplugins::plugin_entry!(Args, SERVICE, check);
 
 impl Args {
-    /// How TLS is used: `-S`, `--starttls`, or `-D` alone (C: `-D` implies
-    /// TLS; implicit on port 995, else the upgrade command).
+    /// How TLS is used: `-S`, `--starttls`, or `-D` alone (implicit on 995).
     pub fn tls_mode(&self) -> TlsMode {
-        let request = TlsRequest::new(
-            self.ssl,
-            self.starttls,
-            self.tls.certificate.is_some(),
-            self.net.port,
-        );
-        TlsMode::choose(request, Some(995), true)
+        self.tls.mode(self.ssl, self.starttls, self.net.port, 995)
     }
 }
 

@@ -9,7 +9,7 @@ use clap::{ArgAction, Parser};
 use regex::Regex;
 use rsplugins::clock::{now_epoch, rfc5322};
 use rsplugins::net::runtime::block_on;
-use rsplugins::net::{printable, AddressFamily, Deadline, Limits, NetError, TlsMode, TlsRequest};
+use rsplugins::net::{printable, AddressFamily, Deadline, Limits, NetError, TlsMode};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::secret::Secret;
 use rsplugins::tls::{require_tls_for_credentials, Session, TlsArgs};
@@ -117,16 +117,9 @@ pub struct Args {
 rsplugins::plugin_entry!(Args, SERVICE, check);
 
 impl Args {
-    /// How TLS is used: `-S`, `--starttls`, or `-D` alone (C: `-D` implies
-    /// TLS; implicit on port 465, else the upgrade command).
+    /// How TLS is used: `-S`, `--starttls`, or `-D` alone (implicit on 465).
     pub fn tls_mode(&self) -> TlsMode {
-        let request = TlsRequest::new(
-            self.ssl,
-            self.starttls,
-            self.tls.certificate.is_some(),
-            self.net.port,
-        );
-        TlsMode::choose(request, Some(465), true)
+        self.tls.mode(self.ssl, self.starttls, self.net.port, 465)
     }
 }
 
