@@ -66,12 +66,12 @@ fn detail_lines(result: &CheckResult, depth: usize, out: &mut Vec<String>) {
 
 /// The classic text: `SERVICE STATE - summary | perfdata`, details below.
 pub fn render_text(service: &str, result: &CheckResult) -> String {
-    let mut first = format!(
-        "{} {} - {}",
-        service,
-        result.state(),
-        clean_line(&result.summary)
-    );
+    let mut first = format!("{} {}", service, result.state());
+    // An empty summary (check_disk -e with all well) is the state alone, as C.
+    if !result.summary.is_empty() {
+        first.push_str(" - ");
+        first.push_str(&clean_line(&result.summary));
+    }
     let perf: Vec<String> = result
         .all_perfdata()
         .iter()
