@@ -407,7 +407,9 @@ fn close_mid_reply() {
         .args(["-U", "anonymous"])
         .assert()
         .code(2)
-        .stdout("FTP CRITICAL - connection closed by the server while waiting for the reply to USER\n");
+        .stdout(
+            "FTP CRITICAL - connection closed by the server while waiting for the reply to USER\n",
+        );
 }
 
 #[test]
