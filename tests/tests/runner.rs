@@ -389,3 +389,26 @@ fn usage_errors_follow_the_output_format() {
         );
     }
 }
+
+#[test]
+fn plugins_take_c_abbreviations_and_dash_passwords() {
+    // The abbreviations existing command definitions use.
+    plugin("check_disk_rs")
+        .args(["--path", "/", "--warn", "0%", "--crit", "0%"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("DISK OK - free space: / "));
+    // A password that looks like an option is the password: the check runs
+    // (to a closed port here) instead of failing with it on the output.
+    for pw in ["--s3cr3tPW", "-s3cr3tPW"] {
+        let port = rsplugins_tests::peer::closed_port().to_string();
+        plugin("check_imap_rs")
+            .args(["-H", "127.0.0.1", "-p", &port, "-U", "monitor", "-P", pw])
+            .arg("--allow-plaintext")
+            .assert()
+            .code(2)
+            .stdout(format!(
+                "IMAP CRITICAL - connect to 127.0.0.1 port {port}: Connection refused\n"
+            ));
+    }
+}
