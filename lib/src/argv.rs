@@ -29,33 +29,43 @@ pub fn is_secret(arg: &Arg) -> bool {
 }
 
 /// The long option named by `name`: an exact match, else the only long that
-/// starts with it (getopt_long's abbreviations).
+/// starts with it (getopt_long's abbreviations). Primary names are tried
+/// before aliases, which clap hands out as fresh vectors (start-up cost).
 fn find_long<'c>(command: &'c Command, name: &str) -> Option<&'c Arg> {
-    let longs = |a: &'c Arg| {
-        a.get_all_aliases()
-            .unwrap_or_default()
-            .into_iter()
-            .chain(a.get_long())
-    };
+    if let Some(arg) = command.get_arguments().find(|a| a.get_long() == Some(name)) {
+        return Some(arg);
+    }
     if let Some(arg) = command
         .get_arguments()
-        .find(|a| longs(a).any(|l| l == name))
+        .find(|a| a.get_all_aliases().unwrap_or_default().contains(&name))
     {
         return Some(arg);
     }
-    let mut candidates = command
-        .get_arguments()
-        .filter(|a| longs(a).any(|l| l.starts_with(name)));
+    if name.is_empty() {
+        return None;
+    }
+    let mut candidates = command.get_arguments().filter(|a| {
+        a.get_long().is_some_and(|l| l.starts_with(name))
+            || a.get_all_aliases()
+                .unwrap_or_default()
+                .iter()
+                .any(|l| l.starts_with(name))
+    });
     match (candidates.next(), candidates.next()) {
-        (Some(arg), None) if !name.is_empty() => Some(arg),
+        (Some(arg), None) => Some(arg),
         _ => None,
     }
 }
 
 fn find_short(command: &Command, c: char) -> Option<&Arg> {
-    command.get_arguments().find(|a| {
-        a.get_short() == Some(c) || a.get_all_short_aliases().unwrap_or_default().contains(&c)
-    })
+    command
+        .get_arguments()
+        .find(|a| a.get_short() == Some(c))
+        .or_else(|| {
+            command
+                .get_arguments()
+                .find(|a| a.get_all_short_aliases().unwrap_or_default().contains(&c))
+        })
 }
 
 /// Every (option, value) pair of `argv` (program name first) for options

@@ -261,12 +261,15 @@ where
     start_supervisor(service, signals);
 
     let program = command.get_name().to_string();
+    let extra = argv.iter().any(|a| a.starts_with("--extra-opts"));
     let argv = match extra_opts::expand(argv, &program) {
         Ok(argv) => argv,
         Err(e) => exit_with(service, State::Unknown, &e.to_string()),
     };
-    // The ini file may have brought secrets, a format and a time-out of its own.
-    set_deadline(start, first_look(&command, &argv));
+    if extra {
+        // The ini file may have brought secrets, a format and a time-out of its own.
+        set_deadline(start, first_look(&command, &argv));
+    }
     let parsed = command
         .try_get_matches_from(argv)
         .and_then(|matches| A::from_arg_matches(&matches));
