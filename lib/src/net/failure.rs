@@ -2,6 +2,7 @@
 //! and file protocol plugin reports for it.
 
 use super::error::NetError;
+use crate::error::CheckError;
 use crate::state::State;
 use crate::timeout::TimeoutSpec;
 
@@ -118,6 +119,11 @@ impl Failure {
         } else {
             State::Warning
         }
+    }
+
+    /// The check error: [`Failure::state`] and [`Failure::message`].
+    pub fn into_check_error(self, timeout: &TimeoutSpec, refuse: State, jail: bool) -> CheckError {
+        CheckError::new(self.state(timeout, refuse), self.message(jail))
     }
 
     /// Whether the server had closed the connection (the goodbye found it

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::cert::{certificate_check, CertDays};
 use super::{handshake, TlsFacts, TlsOptions};
-use crate::net::{connect, AddressFamily, Deadline, Limits, LineStream, NetError, Stream};
+use crate::net::{connect, AddressFamily, Deadline, Limits, LineStream, NetError, Stream, TlsMode};
+use crate::options::NetArgs;
 use crate::perfdata::Perfdata;
 use crate::result::CheckResult;
 use crate::state::State;
@@ -42,6 +43,33 @@ pub struct Session {
 }
 
 impl Session {
+    /// Opens the connection of a protocol check from its `-H`, `-p`, `-4`/`-6`
+    /// and TLS mode: without `-p`, the protocol's implicit-TLS port under
+    /// implicit TLS, else its plain port.
+    pub async fn open_for(
+        net: &NetArgs,
+        mode: TlsMode,
+        (plain_port, implicit_port): (u16, u16),
+        tls: &TlsOptions,
+        deadline: Deadline,
+    ) -> Result<Session, NetError> {
+        let implicit = mode == TlsMode::Implicit;
+        let port = net
+            .port
+            .unwrap_or(if implicit { implicit_port } else { plain_port });
+        let family = AddressFamily::from_flags(net.use_ipv4, net.use_ipv6);
+        let tls = implicit.then_some(tls);
+        Session::open(
+            &net.hostname,
+            port,
+            family,
+            tls,
+            Limits::default(),
+            deadline,
+        )
+        .await
+    }
+
     /// Connects, and with `implicit_tls` performs the handshake at once.
     pub async fn open(
         host: &str,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use rsplugins::net::runtime::block_on;
-use rsplugins::net::{printable, AddressFamily, Deadline, Limits, ProbeArgs, TlsMode};
+use rsplugins::net::{printable, Deadline, ProbeArgs, TlsMode};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::secret::Secret;
 use rsplugins::tls::{require_tls_for_credentials, LoginArgs, Session, TlsArgs, TlsOptions};
@@ -178,10 +178,7 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
     let tls = args.tls.options(credentials.is_some());
     match block_on(converse(&args, credentials, &tls, deadline))? {
         Ok((session, transcript)) => Ok(evaluate(&args, &session, &transcript)),
-        Err(f) => Err(CheckError::new(
-            f.state(&timeout, args.probe.refuse),
-            f.message(args.probe.jail),
-        )),
+        Err(f) => Err(f.into_check_error(&timeout, args.probe.refuse, args.probe.jail)),
     }
 }
 
@@ -195,24 +192,8 @@ async fn converse(
     tls: &TlsOptions,
     deadline: Deadline,
 ) -> Result<(Session, Transcript), Failure> {
-    let port = args
-        .net
-        .port
-        .unwrap_or(if args.tls_mode() == TlsMode::Implicit {
-            993
-        } else {
-            143
-        });
-    let family = AddressFamily::from_flags(args.net.use_ipv4, args.net.use_ipv6);
-    let mut session = Session::open(
-        &args.net.hostname,
-        port,
-        family,
-        (args.tls_mode() == TlsMode::Implicit).then_some(tls),
-        Limits::default(),
-        deadline,
-    )
-    .await?;
+    let mut session =
+        Session::open_for(&args.net, args.tls_mode(), (143, 993), tls, deadline).await?;
     let greeting = dialogue::greeting(&mut session.lines).await?;
     let mut t = Transcript {
         greeting: greeting.line,

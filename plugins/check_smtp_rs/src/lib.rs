@@ -9,7 +9,7 @@ use clap::{ArgAction, Parser};
 use regex::Regex;
 use rsplugins::clock::{now_epoch, rfc5322};
 use rsplugins::net::runtime::block_on;
-use rsplugins::net::{printable, AddressFamily, Deadline, Limits, NetError, TlsMode};
+use rsplugins::net::{printable, Deadline, NetError, TlsMode};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::secret::Secret;
 use rsplugins::tls::{require_tls_for_credentials, Session, TlsArgs};
@@ -202,23 +202,13 @@ fn plan(args: &Args) -> Result<Plan, CheckError> {
 /// Connects and runs the dialogue. Server answers that are wrong are
 /// outcomes; only a broken connection is an error.
 async fn converse(args: &Args, plan: &Plan, deadline: Deadline) -> Result<Transcript, NetError> {
-    let family = AddressFamily::from_flags(args.net.use_ipv4, args.net.use_ipv6);
     let credentials = plan.credentials.is_some();
     let tls_options = args.tls.options(credentials);
-    let port = args
-        .net
-        .port
-        .unwrap_or(if args.tls_mode() == TlsMode::Implicit {
-            465
-        } else {
-            25
-        });
-    let mut session = Session::open(
-        &args.net.hostname,
-        port,
-        family,
-        (args.tls_mode() == TlsMode::Implicit).then_some(&tls_options),
-        Limits::default(),
+    let mut session = Session::open_for(
+        &args.net,
+        args.tls_mode(),
+        (25, 465),
+        &tls_options,
         deadline,
     )
     .await?;
