@@ -4,6 +4,7 @@
 //! Protocol code is written against any `AsyncRead + AsyncWrite` stream, so
 //! it is tested on scripted streams and reused unchanged over TLS.
 
+pub mod compose;
 pub mod connect;
 pub mod deadline;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod runtime;
 pub mod stream;
 pub mod tls_mode;
 
+pub use compose::{count_messages, Composer};
 pub use connect::{connect, AddressFamily, Connected};
 pub use deadline::Deadline;
 pub use error::NetError;

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use clap::Parser;
 use rsplugins::net::runtime::block_on;
-use rsplugins::net::{printable, Deadline, ProbeArgs, TlsMode};
+use rsplugins::net::{count_messages, printable, Composer, Deadline, ProbeArgs, TlsMode};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::secret::Secret;
 use rsplugins::tls::{require_tls_for_credentials, LoginArgs, Session, TlsArgs, TlsOptions};
-use rsplugins::{CheckError, CheckResult, Perfdata, Range, Thresholds, Uom};
+use rsplugins::{CheckError, CheckResult, Range, Thresholds};
 
 use dialogue::{Failure, Tags, SHOWN};
 
@@ -329,62 +329,24 @@ pub fn evaluate(args: &Args, session: &Session, t: &Transcript) -> CheckResult {
 }
 
 /// `3 messages`, `1 message`.
-fn count(n: u64) -> String {
-    if n == 1 {
-        "1 message".to_string()
-    } else {
-        format!("{n} messages")
-    }
-}
-
 /// Adds the IMAP steps to the common result (greeting, TLS, certificate,
 /// time): failures and mismatches first, then the login and mailbox.
 pub fn compose(args: &Args, base: CheckResult, t: &Transcript) -> CheckResult {
-    let timeout = args.common.timeout;
-    let mut result = base;
-    let mut state = result.state();
-    let mut front = Vec::new();
-    let mut back = Vec::new();
-    if let Some(f) = &t.failure {
-        state = state.worst(f.state(&timeout, args.probe.refuse));
-        front.push(f.message(args.probe.jail));
-    }
-    if !args.probe.expect.is_empty() && !args.probe.expectation_met(t.received().as_bytes()) {
-        state = state.worst(args.probe.mismatch);
-        front.push(args.probe.mismatch_text());
-    }
-    if let (Some(answer), false) = (&t.answer, args.probe.jail) {
-        let last = answer.last().map(String::as_str).unwrap_or("");
-        back.push(format!("answer '{}'", printable(last.as_bytes(), SHOWN)));
-    }
+    let mut c = Composer::new(base, &args.probe, args.common.timeout);
+    c.failure(t.failure.as_ref());
+    c.expectation(&t.received());
+    c.answer(t.answer.as_ref().and_then(|a| a.last()).map(String::as_str));
     if let Some(user) = &t.user {
-        back.push(format!("logged in as {user}"));
+        c.note(format!("logged in as {user}"));
     } else if t.preauth && args.login.user.is_some() {
-        back.push("preauthenticated".to_string());
+        c.note("preauthenticated");
     }
     if let Some((mailbox, n)) = &t.mailbox {
         let thresholds = Thresholds::new(args.messages_warning, args.messages_critical);
-        state = state.worst(thresholds.evaluate(*n as f64));
-        back.push(format!("{mailbox} {}", count(*n)));
-        result.perf(
-            Perfdata::new("messages", *n as f64, Uom::None)
-                .thresholds(&thresholds)
-                .min(0.0),
-        );
+        c.messages(*n, &thresholds, format!("{mailbox} {}", count_messages(*n)));
     }
-    if let Some(f) = &t.logout {
-        state = state.worst(f.closing_state(&timeout));
-        back.push(f.message(args.probe.jail));
-    }
-    let mut parts = front;
-    parts.push(std::mem::take(&mut result.summary));
-    parts.extend(back);
-    result.summary = parts.join(", ");
-    if args.common.verbosity() > 0 && !args.probe.jail {
-        result.details.extend(t.steps.iter().cloned());
-    }
-    result.set_state(state);
-    result
+    c.goodbye(t.logout.as_ref());
+    c.finish(&t.steps, args.common.verbosity())
 }
 
 #[cfg(test)]

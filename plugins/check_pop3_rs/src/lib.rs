@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use rsplugins::bytes::human;
 use rsplugins::net::runtime::block_on;
-use rsplugins::net::{printable, Deadline, ProbeArgs, TlsMode};
+use rsplugins::net::{count_messages, printable, Composer, Deadline, ProbeArgs, TlsMode};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::secret::Secret;
 use rsplugins::tls::{require_tls_for_credentials, LoginArgs, Session, TlsArgs, TlsOptions};
@@ -259,271 +259,27 @@ pub fn evaluate(args: &Args, session: &Session, t: &Transcript) -> CheckResult {
 }
 
 /// `3 messages`, `1 message`.
-fn count(n: u64) -> String {
-    if n == 1 {
-        "1 message".to_string()
-    } else {
-        format!("{n} messages")
-    }
-}
-
 /// Adds the POP3 steps to the common result (greeting, TLS, certificate,
 /// time): failures and mismatches first, then the login and mailbox.
 pub fn compose(args: &Args, base: CheckResult, t: &Transcript) -> CheckResult {
-    let timeout = args.common.timeout;
-    let mut result = base;
-    let mut state = result.state();
-    let mut front = Vec::new();
-    let mut back = Vec::new();
-    if let Some(f) = &t.failure {
-        state = state.worst(f.state(&timeout, args.probe.refuse));
-        front.push(f.message(args.probe.jail));
-    }
-    if !args.probe.expect.is_empty() && !args.probe.expectation_met(t.received().as_bytes()) {
-        state = state.worst(args.probe.mismatch);
-        front.push(args.probe.mismatch_text());
-    }
-    if let (Some(answer), false) = (&t.answer, args.probe.jail) {
-        let first = answer.first().map(String::as_str).unwrap_or("");
-        back.push(format!("answer '{}'", printable(first.as_bytes(), SHOWN)));
-    }
+    let mut c = Composer::new(base, &args.probe, args.common.timeout);
+    c.failure(t.failure.as_ref());
+    c.expectation(&t.received());
+    c.answer(
+        t.answer
+            .as_ref()
+            .and_then(|a| a.first())
+            .map(String::as_str),
+    );
     if let Some(user) = &t.user {
-        back.push(format!("logged in as {user}"));
+        c.note(format!("logged in as {user}"));
     }
     if let Some(m) = &t.maildrop {
         let thresholds = Thresholds::new(args.messages_warning, args.messages_critical);
-        state = state.worst(thresholds.evaluate(m.messages as f64));
-        back.push(format!("{} ({})", count(m.messages), human(m.octets)));
-        result.perf(
-            Perfdata::new("messages", m.messages as f64, Uom::None)
-                .thresholds(&thresholds)
-                .min(0.0),
-        );
-        result.perf(Perfdata::new("size", m.octets as f64, Uom::Bytes).min(0.0));
+        let text = format!("{} ({})", count_messages(m.messages), human(m.octets));
+        c.messages(m.messages, &thresholds, text);
+        c.perf(Perfdata::new("size", m.octets as f64, Uom::Bytes).min(0.0));
     }
-    if let Some(q) = &t.quit {
-        state = state.worst(q.closing_state(&timeout));
-        back.push(q.message(args.probe.jail));
-    }
-    let mut parts = front;
-    parts.push(std::mem::take(&mut result.summary));
-    parts.extend(back);
-    result.summary = parts.join(", ");
-    if args.common.verbosity() > 0 && !args.probe.jail {
-        result.details.extend(t.steps.iter().cloned());
-    }
-    result.set_state(state);
-    result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rsplugins::net::NetError;
-    use rsplugins::State;
-
-    fn args(extra: &[&str]) -> Args {
-        let mut argv = vec!["check_pop3_rs", "-H", "127.0.0.1"];
-        argv.extend_from_slice(extra);
-        Args::try_parse_from(argv).unwrap()
-    }
-
-    fn base() -> CheckResult {
-        CheckResult::with_state(State::Ok, "+OK ready., 0.004 s")
-    }
-
-    fn transcript() -> Transcript {
-        Transcript {
-            greeting: "+OK ready.".to_string(),
-            ..Transcript::default()
-        }
-    }
-
-    #[test]
-    fn options_like_c() {
-        let a = args(&[
-            "-p",
-            "110",
-            "-e",
-            "+OK",
-            "-e",
-            "Dovecot",
-            "-A",
-            "-s",
-            "CAPA",
-            "-q",
-            "QUIT\\r\\n",
-            "-E",
-            "-r",
-            "ok",
-            "-M",
-            "crit",
-            "-m",
-            "100",
-            "-d",
-            "1",
-            "-j",
-            "-S",
-            "-D",
-            "30,14",
-            "--sni",
-            "mail",
-            "-w",
-            "1",
-            "-c",
-            "2",
-            "-t",
-            "5",
-            "-4",
-            "-v",
-        ]);
-        assert_eq!(a.probe.expect.len(), 2);
-        assert_eq!(a.probe.refuse, State::Ok);
-        assert_eq!(a.probe.mismatch, State::Critical);
-        assert!(a.ssl && a.probe.jail && a.probe.all && a.probe.escape);
-        assert_eq!(a.probe.delay, Some(1.0));
-        assert_eq!(a.probe.maxbytes, Some(100));
-    }
-
-    #[test]
-    fn option_rules() {
-        let bad = |extra: &[&str]| {
-            let mut argv = vec!["check_pop3_rs", "-H", "x"];
-            argv.extend_from_slice(extra);
-            Args::try_parse_from(argv).is_err()
-        };
-        assert!(bad(&["--starttls", "-S"]));
-        assert!(bad(&["--messages-warning", "5"]));
-        assert!(bad(&["-P", "pw"]));
-        assert!(bad(&["-d", "-1"]));
-        assert!(bad(&["--verify", "--insecure"]));
-        assert!(Args::try_parse_from(["check_pop3_rs"]).is_err());
-        let a = args(&["-U", "u", "-P", "pw", "--messages-critical", "@1:"]);
-        assert!(a.messages_critical.unwrap().inside);
-    }
-
-    #[test]
-    fn credentials_need_tls_and_a_password() {
-        let e = credentials(&args(&["-U", "u"])).unwrap_err();
-        assert_eq!(e.state, State::Unknown);
-        let e = credentials(&args(&["-U", "u", "-P", "pw-unit-1"])).unwrap_err();
-        assert_eq!(e.state, State::Unknown);
-        assert!(e.message.contains("without TLS"), "{}", e.message);
-        assert!(credentials(&args(&["-U", "u", "-P", "pw-unit-1", "--allow-plaintext"])).is_ok());
-        assert!(credentials(&args(&["-U", "u", "-P", "pw-unit-1", "--starttls"])).is_ok());
-        assert!(credentials(&args(&["-U", "u", "-P", "pw-unit-1", "-S"])).is_ok());
-        let e = credentials(&args(&["-U", "u\r\nDELE 1", "-P", "x", "-S"])).unwrap_err();
-        assert_eq!(e.state, State::Unknown);
-        assert!(credentials(&args(&[])).unwrap().is_none());
-    }
-
-    #[test]
-    fn login_and_mailbox_are_reported_and_judged() {
-        let a = args(&[
-            "-U",
-            "monitor",
-            "-P",
-            "pw-unit-2",
-            "-S",
-            "--messages-warning",
-            "2",
-            "--messages-critical",
-            "10",
-        ]);
-        let mut t = transcript();
-        t.user = Some("monitor".into());
-        t.maildrop = Some(Maildrop {
-            messages: 3,
-            octets: 2048,
-        });
-        let r = compose(&a, base(), &t);
-        assert_eq!(r.state(), State::Warning);
-        assert_eq!(
-            r.summary,
-            "+OK ready., 0.004 s, logged in as monitor, 3 messages (2.0 KiB)"
-        );
-        let perf: Vec<String> = r.perfdata.iter().map(|p| p.to_string()).collect();
-        assert_eq!(perf, vec!["messages=3;2;10;0", "size=2048B;;;0"]);
-        t.maildrop = Some(Maildrop {
-            messages: 1,
-            octets: 10,
-        });
-        let r = compose(&a, base(), &t);
-        assert_eq!(r.state(), State::Ok);
-        assert!(r.summary.ends_with("1 message (10 B)"), "{}", r.summary);
-    }
-
-    #[test]
-    fn failures_come_first_and_set_the_state() {
-        let a = args(&["-t", "4:unknown"]);
-        let mut t = transcript();
-        t.failure = Some(Failure::Rejected {
-            step: "PASS".into(),
-            verb: "rejected",
-            reply: "-ERR [AUTH] Authentication failed.".into(),
-        });
-        let r = compose(&a, base(), &t);
-        assert_eq!(r.state(), State::Critical);
-        assert_eq!(
-            r.summary,
-            "PASS rejected: -ERR [AUTH] Authentication failed., +OK ready., 0.004 s"
-        );
-        t.failure = Some(Failure::net(
-            NetError::timeout("waiting for the reply to STAT", Duration::from_secs(4)),
-            "waiting for the reply to STAT",
-        ));
-        assert_eq!(compose(&a, base(), &t).state(), State::Unknown);
-    }
-
-    #[test]
-    fn quit_problems_warn() {
-        let a = args(&[]);
-        let mut t = transcript();
-        t.quit = Some(Failure::Rejected {
-            step: "QUIT".into(),
-            verb: "rejected",
-            reply: "-ERR no".into(),
-        });
-        let r = compose(&a, base(), &t);
-        assert_eq!(r.state(), State::Warning);
-        assert!(r.summary.ends_with("QUIT rejected: -ERR no"));
-    }
-
-    #[test]
-    fn expect_strings_and_jail() {
-        let a = args(&["-e", "Dovecot"]);
-        let r = compose(&a, base(), &transcript());
-        assert_eq!(r.state(), State::Warning);
-        assert_eq!(
-            r.summary,
-            "unexpected response: 'Dovecot' not found, +OK ready., 0.004 s"
-        );
-        let a = args(&["-e", "Dovecot", "-e", "ready", "-M", "crit"]);
-        assert_eq!(compose(&a, base(), &transcript()).state(), State::Ok);
-        let a = args(&["-e", "Dovecot", "-e", "ready", "-A", "-M", "crit"]);
-        let r = compose(&a, base(), &transcript());
-        assert_eq!(r.state(), State::Critical);
-        assert!(r.summary.starts_with("unexpected response: not all of"));
-        // The answer to -s counts for --expect, and is shown unless -j.
-        let a = args(&["-s", "CAPA", "-e", "SASL"]);
-        let mut t = transcript();
-        t.answer = Some(vec!["+OK".into(), "SASL PLAIN".into()]);
-        let r = compose(&a, base(), &t);
-        assert_eq!(r.state(), State::Ok);
-        assert!(r.summary.ends_with("answer '+OK'"), "{}", r.summary);
-        let a = args(&["-s", "CAPA", "-j"]);
-        assert!(!compose(&a, base(), &t).summary.contains("answer"));
-    }
-
-    #[test]
-    fn steps_only_with_verbose() {
-        let mut t = transcript();
-        t.steps = vec!["QUIT: +OK bye".into()];
-        assert!(compose(&args(&[]), base(), &t).details.is_empty());
-        assert_eq!(
-            compose(&args(&["-v"]), base(), &t).details,
-            vec!["QUIT: +OK bye"]
-        );
-        assert!(compose(&args(&["-v", "-j"]), base(), &t).details.is_empty());
-    }
+    c.goodbye(t.quit.as_ref());
+    c.finish(&t.steps, args.common.verbosity())
 }
