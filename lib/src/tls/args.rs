@@ -9,7 +9,9 @@ use super::pin::Fingerprint;
 use super::TlsOptions;
 use crate::error::CheckError;
 use crate::net::{TlsMode, TlsRequest};
+use crate::range::Range;
 use crate::secret::Secret;
+use crate::thresholds::Thresholds;
 
 /// `-D`, `--verify`, `--insecure`, `--ca-file`, `--pin`, `--sni`. (How TLS is started,
 /// `-S` or `--starttls`, differs per protocol and stays with each plugin.)
@@ -97,6 +99,43 @@ pub struct LoginArgs {
     /// Allow sending the password without TLS
     #[arg(long = "allow-plaintext")]
     pub allow_plaintext: bool,
+}
+
+/// `--messages-warning` and `--messages-critical` of the mailbox plugins
+/// (POP3, IMAP): the message count found after the login.
+#[derive(Args, Debug, Clone, Default)]
+pub struct MessageCountArgs {
+    /// Message count range for WARNING, counted after the login (needs --user)
+    #[arg(
+        id = "messages_warning",
+        long = "messages-warning",
+        value_name = "RANGE",
+        allow_hyphen_values = true,
+        requires = "user"
+    )]
+    pub warning: Option<Range>,
+
+    /// Message count range for CRITICAL, counted after the login (needs --user)
+    #[arg(
+        id = "messages_critical",
+        long = "messages-critical",
+        value_name = "RANGE",
+        allow_hyphen_values = true,
+        requires = "user"
+    )]
+    pub critical: Option<Range>,
+}
+
+impl MessageCountArgs {
+    /// Whether a count was asked for.
+    pub fn is_set(&self) -> bool {
+        self.warning.is_some() || self.critical.is_some()
+    }
+
+    /// The pair as thresholds.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds::new(self.warning, self.critical)
+    }
 }
 
 /// Refuses to send a password in clear text unless the user allowed it.

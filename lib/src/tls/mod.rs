@@ -32,7 +32,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-pub use args::{require_tls_for_credentials, LoginArgs, TlsArgs};
+pub use args::{require_tls_for_credentials, LoginArgs, MessageCountArgs, TlsArgs};
 pub use cert::{CertDays, CertFacts};
 pub use pin::Fingerprint;
 pub use session::{Session, TlsSummary};

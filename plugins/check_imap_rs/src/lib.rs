@@ -13,8 +13,10 @@ use rsplugins::net::runtime::block_on;
 use rsplugins::net::{count_messages, printable, Composer, Deadline, ProbeArgs, TlsMode};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::secret::Secret;
-use rsplugins::tls::{require_tls_for_credentials, LoginArgs, Session, TlsArgs, TlsOptions};
-use rsplugins::{CheckError, CheckResult, Range, Thresholds};
+use rsplugins::tls::{
+    require_tls_for_credentials, LoginArgs, MessageCountArgs, Session, TlsArgs, TlsOptions,
+};
+use rsplugins::{CheckError, CheckResult};
 
 use dialogue::{Failure, Tags, SHOWN};
 
@@ -58,23 +60,8 @@ pub struct Args {
     #[arg(long = "mailbox", value_name = "NAME", requires = "user")]
     pub mailbox: Option<String>,
 
-    /// Message count range for WARNING (needs --user)
-    #[arg(
-        long = "messages-warning",
-        value_name = "RANGE",
-        allow_hyphen_values = true,
-        requires = "user"
-    )]
-    pub messages_warning: Option<Range>,
-
-    /// Message count range for CRITICAL (needs --user)
-    #[arg(
-        long = "messages-critical",
-        value_name = "RANGE",
-        allow_hyphen_values = true,
-        requires = "user"
-    )]
-    pub messages_critical: Option<Range>,
+    #[command(flatten)]
+    pub messages: MessageCountArgs,
 
     #[command(flatten)]
     pub probe: ProbeArgs,
@@ -101,9 +88,7 @@ impl Args {
     pub fn mailbox(&self) -> Option<&str> {
         match &self.mailbox {
             Some(m) => Some(m.as_str()),
-            None if self.messages_warning.is_some() || self.messages_critical.is_some() => {
-                Some(DEFAULT_MAILBOX)
-            }
+            None if self.messages.is_set() => Some(DEFAULT_MAILBOX),
             None => None,
         }
     }
@@ -342,7 +327,7 @@ pub fn compose(args: &Args, base: CheckResult, t: &Transcript) -> CheckResult {
         c.note("preauthenticated");
     }
     if let Some((mailbox, n)) = &t.mailbox {
-        let thresholds = Thresholds::new(args.messages_warning, args.messages_critical);
+        let thresholds = args.messages.thresholds();
         c.messages(*n, &thresholds, format!("{mailbox} {}", count_messages(*n)));
     }
     c.goodbye(t.logout.as_ref());

@@ -12,8 +12,10 @@ use rsplugins::net::runtime::block_on;
 use rsplugins::net::{count_messages, printable, Composer, Deadline, ProbeArgs, TlsMode};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::secret::Secret;
-use rsplugins::tls::{require_tls_for_credentials, LoginArgs, Session, TlsArgs, TlsOptions};
-use rsplugins::{CheckError, CheckResult, Perfdata, Range, Thresholds, Uom};
+use rsplugins::tls::{
+    require_tls_for_credentials, LoginArgs, MessageCountArgs, Session, TlsArgs, TlsOptions,
+};
+use rsplugins::{CheckError, CheckResult, Perfdata, Uom};
 
 use dialogue::{Failure, Maildrop, SHOWN};
 
@@ -49,23 +51,8 @@ pub struct Args {
     #[command(flatten)]
     pub login: LoginArgs,
 
-    /// Message count range for WARNING, checked with STAT after the login
-    #[arg(
-        long = "messages-warning",
-        value_name = "RANGE",
-        allow_hyphen_values = true,
-        requires = "user"
-    )]
-    pub messages_warning: Option<Range>,
-
-    /// Message count range for CRITICAL, checked with STAT after the login
-    #[arg(
-        long = "messages-critical",
-        value_name = "RANGE",
-        allow_hyphen_values = true,
-        requires = "user"
-    )]
-    pub messages_critical: Option<Range>,
+    #[command(flatten)]
+    pub messages: MessageCountArgs,
 
     #[command(flatten)]
     pub probe: ProbeArgs,
@@ -275,7 +262,7 @@ pub fn compose(args: &Args, base: CheckResult, t: &Transcript) -> CheckResult {
         c.note(format!("logged in as {user}"));
     }
     if let Some(m) = &t.maildrop {
-        let thresholds = Thresholds::new(args.messages_warning, args.messages_critical);
+        let thresholds = args.messages.thresholds();
         let text = format!("{} ({})", count_messages(m.messages), human(m.octets));
         c.messages(m.messages, &thresholds, text);
         c.perf(Perfdata::new("size", m.octets as f64, Uom::Bytes).min(0.0));
