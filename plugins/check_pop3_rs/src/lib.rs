@@ -270,3 +270,215 @@ pub fn compose(args: &Args, base: CheckResult, t: &Transcript) -> CheckResult {
     c.goodbye(t.quit.as_ref());
     c.finish(&t.steps, args.common.verbosity())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsplugins::net::NetError;
+    use rsplugins::State;
+
+    fn args(extra: &[&str]) -> Args {
+        let mut argv = vec!["check_pop3_rs", "-H", "127.0.0.1"];
+        argv.extend_from_slice(extra);
+        Args::try_parse_from(argv).unwrap()
+    }
+
+    fn base() -> CheckResult {
+        CheckResult::with_state(State::Ok, "+OK ready., 0.004 s")
+    }
+
+    fn transcript() -> Transcript {
+        Transcript {
+            greeting: "+OK ready.".to_string(),
+            ..Transcript::default()
+        }
+    }
+
+    #[test]
+    fn options_like_c() {
+        let a = args(&[
+            "-p",
+            "110",
+            "-e",
+            "+OK",
+            "-e",
+            "Dovecot",
+            "-A",
+            "-s",
+            "CAPA",
+            "-q",
+            "QUIT\\r\\n",
+            "-E",
+            "-r",
+            "ok",
+            "-M",
+            "crit",
+            "-m",
+            "100",
+            "-d",
+            "1",
+            "-j",
+            "-S",
+            "-D",
+            "30,14",
+            "--sni",
+            "mail",
+            "-w",
+            "1",
+            "-c",
+            "2",
+            "-t",
+            "5",
+            "-4",
+            "-v",
+        ]);
+        assert_eq!(a.probe.expect.len(), 2);
+        assert_eq!(a.probe.refuse, State::Ok);
+        assert_eq!(a.probe.mismatch, State::Critical);
+        assert!(a.ssl && a.probe.jail && a.probe.all && a.probe.escape);
+        assert_eq!(a.probe.delay, Some(1.0));
+        assert_eq!(a.probe.maxbytes, Some(100));
+    }
+
+    #[test]
+    fn option_rules() {
+        let bad = |extra: &[&str]| {
+            let mut argv = vec!["check_pop3_rs", "-H", "x"];
+            argv.extend_from_slice(extra);
+            Args::try_parse_from(argv).is_err()
+        };
+        assert!(bad(&["--starttls", "-S"]));
+        assert!(bad(&["--messages-warning", "5"]));
+        assert!(bad(&["-P", "pw"]));
+        assert!(bad(&["-d", "-1"]));
+        assert!(bad(&["--verify", "--insecure"]));
+        assert!(Args::try_parse_from(["check_pop3_rs"]).is_err());
+        let a = args(&["-U", "u", "-P", "pw", "--messages-critical", "@1:"]);
+        assert!(a.messages.critical.unwrap().inside);
+    }
+
+    #[test]
+    fn credentials_need_tls_and_a_password() {
+        let e = credentials(&args(&["-U", "u"])).unwrap_err();
+        assert_eq!(e.state, State::Unknown);
+        let e = credentials(&args(&["-U", "u", "-P", "pw-unit-1"])).unwrap_err();
+        assert_eq!(e.state, State::Unknown);
+        assert!(e.message.contains("without TLS"), "{}", e.message);
+        assert!(credentials(&args(&["-U", "u", "-P", "pw-unit-1", "--allow-plaintext"])).is_ok());
+        assert!(credentials(&args(&["-U", "u", "-P", "pw-unit-1", "--starttls"])).is_ok());
+        assert!(credentials(&args(&["-U", "u", "-P", "pw-unit-1", "-S"])).is_ok());
+        let e = credentials(&args(&["-U", "u\r\nDELE 1", "-P", "x", "-S"])).unwrap_err();
+        assert_eq!(e.state, State::Unknown);
+        assert!(credentials(&args(&[])).unwrap().is_none());
+    }
+
+    #[test]
+    fn login_and_mailbox_are_reported_and_judged() {
+        let a = args(&[
+            "-U",
+            "monitor",
+            "-P",
+            "pw-unit-2",
+            "-S",
+            "--messages-warning",
+            "2",
+            "--messages-critical",
+            "10",
+        ]);
+        let mut t = transcript();
+        t.user = Some("monitor".into());
+        t.maildrop = Some(Maildrop {
+            messages: 3,
+            octets: 2048,
+        });
+        let r = compose(&a, base(), &t);
+        assert_eq!(r.state(), State::Warning);
+        assert_eq!(
+            r.summary,
+            "+OK ready., 0.004 s, logged in as monitor, 3 messages (2.0 KiB)"
+        );
+        let perf: Vec<String> = r.perfdata.iter().map(|p| p.to_string()).collect();
+        assert_eq!(perf, vec!["messages=3;2;10;0", "size=2048B;;;0"]);
+        t.maildrop = Some(Maildrop {
+            messages: 1,
+            octets: 10,
+        });
+        let r = compose(&a, base(), &t);
+        assert_eq!(r.state(), State::Ok);
+        assert!(r.summary.ends_with("1 message (10 B)"), "{}", r.summary);
+    }
+
+    #[test]
+    fn failures_come_first_and_set_the_state() {
+        let a = args(&["-t", "4:unknown"]);
+        let mut t = transcript();
+        t.failure = Some(Failure::Rejected {
+            step: "PASS".into(),
+            verb: "rejected",
+            reply: "-ERR [AUTH] Authentication failed.".into(),
+        });
+        let r = compose(&a, base(), &t);
+        assert_eq!(r.state(), State::Critical);
+        assert_eq!(
+            r.summary,
+            "PASS rejected: -ERR [AUTH] Authentication failed., +OK ready., 0.004 s"
+        );
+        t.failure = Some(Failure::net(
+            NetError::timeout("waiting for the reply to STAT", Duration::from_secs(4)),
+            "waiting for the reply to STAT",
+        ));
+        assert_eq!(compose(&a, base(), &t).state(), State::Unknown);
+    }
+
+    #[test]
+    fn quit_problems_warn() {
+        let a = args(&[]);
+        let mut t = transcript();
+        t.quit = Some(Failure::Rejected {
+            step: "QUIT".into(),
+            verb: "rejected",
+            reply: "-ERR no".into(),
+        });
+        let r = compose(&a, base(), &t);
+        assert_eq!(r.state(), State::Warning);
+        assert!(r.summary.ends_with("QUIT rejected: -ERR no"));
+    }
+
+    #[test]
+    fn expect_strings_and_jail() {
+        let a = args(&["-e", "Dovecot"]);
+        let r = compose(&a, base(), &transcript());
+        assert_eq!(r.state(), State::Warning);
+        assert_eq!(
+            r.summary,
+            "unexpected response: 'Dovecot' not found, +OK ready., 0.004 s"
+        );
+        let a = args(&["-e", "Dovecot", "-e", "ready", "-M", "crit"]);
+        assert_eq!(compose(&a, base(), &transcript()).state(), State::Ok);
+        let a = args(&["-e", "Dovecot", "-e", "ready", "-A", "-M", "crit"]);
+        let r = compose(&a, base(), &transcript());
+        assert_eq!(r.state(), State::Critical);
+        assert!(r.summary.starts_with("unexpected response: not all of"));
+        // The answer to -s counts for --expect, and is shown unless -j.
+        let a = args(&["-s", "CAPA", "-e", "SASL"]);
+        let mut t = transcript();
+        t.answer = Some(vec!["+OK".into(), "SASL PLAIN".into()]);
+        let r = compose(&a, base(), &t);
+        assert_eq!(r.state(), State::Ok);
+        assert!(r.summary.ends_with("answer '+OK'"), "{}", r.summary);
+        let a = args(&["-s", "CAPA", "-j"]);
+        assert!(!compose(&a, base(), &t).summary.contains("answer"));
+    }
+
+    #[test]
+    fn steps_only_with_verbose() {
+        let mut t = transcript();
+        t.steps = vec!["QUIT: +OK bye".into()];
+        assert!(compose(&args(&[]), base(), &t).details.is_empty());
+        assert_eq!(
+            compose(&args(&["-v"]), base(), &t).details,
+            vec!["QUIT: +OK bye"]
+        );
+        assert!(compose(&args(&["-v", "-j"]), base(), &t).details.is_empty());
+    }
+}
