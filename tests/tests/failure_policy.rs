@@ -179,3 +179,55 @@ fn an_expired_certificate_is_critical_even_without_days() {
         assert!(line.contains("expired 10 days ago"), "{name}: {line}");
     }
 }
+
+#[test]
+fn an_endless_line_is_bounded_and_critical() {
+    for (name, service, extra, _, _) in PLUGINS {
+        // check_tcp_rs reads bytes, not lines: -m bounds it instead.
+        if *name == "check_tcp_rs" {
+            continue;
+        }
+        let peer = Peer::spawn(vec![Step::Send(vec![b'x'; 1 << 20]), Step::Hang]);
+        let port = peer.port.to_string();
+        let mut args = vec!["-H", "127.0.0.1", "-p", &port, "-t", "4"];
+        args.extend_from_slice(extra);
+        let (code, line) = first_line(name, &args);
+        let awaited = if *name == "check_ssh_rs" {
+            "the SSH identification"
+        } else {
+            "the greeting"
+        };
+        let pattern = format!(
+            r"^{service} CRITICAL - server sent a line longer than \d+ bytes while waiting for {awaited}$"
+        );
+        assert_eq!(code, 2, "{name}: {line}");
+        assert!(regex_like(&pattern, &line), "{name}: {line}");
+    }
+}
+
+/// `pattern` (a regex) matches `text`.
+fn regex_like(pattern: &str, text: &str) -> bool {
+    use predicates::prelude::*;
+    predicate::str::is_match(pattern).is_ok_and(|p| p.eval(text))
+}
+
+#[test]
+fn a_slow_drip_ends_in_the_timeout_state() {
+    for (name, service, extra, _, _) in PLUGINS {
+        let peer = Peer::spawn(vec![Step::Drip(
+            b"220 slow".to_vec(),
+            Duration::from_millis(400),
+        )]);
+        let port = peer.port.to_string();
+        let mut args = vec!["-H", "127.0.0.1", "-p", &port, "-t", "1:UNKNOWN"];
+        args.extend_from_slice(extra);
+        let (code, line) = first_line(name, &args);
+        assert_eq!(code, 3, "{name}: {line}");
+        assert!(
+            line.starts_with(&format!(
+                "{service} UNKNOWN - timed out after 1 seconds waiting for "
+            )),
+            "{name}: {line}"
+        );
+    }
+}

@@ -26,8 +26,9 @@ pub enum NetError {
     /// The peer closed the connection; `partial` holds unterminated data,
     /// `during` what was awaited (empty when unknown).
     Closed { partial: String, during: String },
-    /// A line grew beyond the limit without a line end.
-    LineTooLong { limit: usize },
+    /// A line grew beyond the limit without a line end; `during` what was
+    /// awaited (empty when unknown).
+    LineTooLong { limit: usize, during: String },
     /// The peer sent more than the total limit.
     TooMuchData { limit: usize },
     /// The peer sent something that is not the protocol.
@@ -61,8 +62,12 @@ impl fmt::Display for NetError {
                 }
                 Ok(())
             }
-            NetError::LineTooLong { limit } => {
-                write!(f, "server sent a line longer than {limit} bytes")
+            NetError::LineTooLong { limit, during } => {
+                write!(f, "server sent a line longer than {limit} bytes")?;
+                if !during.is_empty() {
+                    write!(f, " while {during}")?;
+                }
+                Ok(())
             }
             NetError::TooMuchData { limit } => write!(f, "server sent more than {limit} bytes"),
             NetError::Garbage { what } => write!(f, "invalid response from server: {what}"),
@@ -110,6 +115,10 @@ impl NetError {
                 partial,
                 during: during.to_string(),
             },
+            NetError::LineTooLong { limit, .. } if !during.is_empty() => NetError::LineTooLong {
+                limit,
+                during: during.to_string(),
+            },
             other => other,
         }
     }
@@ -119,7 +128,9 @@ impl NetError {
     /// `while` what was awaited.
     pub fn describe(&self, during: &str) -> String {
         match self.clone().awaiting(during) {
-            e @ (NetError::Timeout { .. } | NetError::Closed { .. }) => e.to_string(),
+            e @ (NetError::Timeout { .. }
+            | NetError::Closed { .. }
+            | NetError::LineTooLong { .. }) => e.to_string(),
             e if during.is_empty() => e.to_string(),
             e => format!("{e} while {during}"),
         }
@@ -191,7 +202,10 @@ mod tests {
                 during: String::new(),
             },
             NetError::Garbage { what: "x".into() },
-            NetError::LineTooLong { limit: 1 },
+            NetError::LineTooLong {
+                limit: 1,
+                during: String::new(),
+            },
             NetError::DataBeforeTls,
             NetError::Tls { reason: "x".into() },
         ] {
@@ -207,7 +221,11 @@ mod tests {
             "connection closed by the server after '220 x' while waiting for the greeting"
         );
         assert_eq!(
-            NetError::LineTooLong { limit: 9 }.describe("waiting for the greeting"),
+            NetError::LineTooLong {
+                limit: 9,
+                during: String::new()
+            }
+            .describe("waiting for the greeting"),
             "server sent a line longer than 9 bytes while waiting for the greeting"
         );
         assert_eq!(

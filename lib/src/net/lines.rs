@@ -150,6 +150,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineStream<S> {
                 if line.len() > self.limits.max_line {
                     return Err(NetError::LineTooLong {
                         limit: self.limits.max_line,
+                        during: during.to_string(),
                     });
                 }
                 return Ok(String::from_utf8_lossy(&line).into_owned());
@@ -158,6 +159,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineStream<S> {
             if self.buf.len() > self.limits.max_line {
                 return Err(NetError::LineTooLong {
                     limit: self.limits.max_line,
+                    during: during.to_string(),
                 });
             }
             if !self.fill(during).await? {
@@ -349,7 +351,10 @@ mod tests {
             let mut s = LineStream::new(mock, limits, Deadline::after(Duration::from_secs(5)));
             assert_eq!(
                 s.read_line("t").await.unwrap_err(),
-                NetError::LineTooLong { limit: 1024 }
+                NetError::LineTooLong {
+                    limit: 1024,
+                    during: "t".into()
+                }
             );
 
             let script = std::io::Cursor::new(b"250-x\r\n".repeat(40));
