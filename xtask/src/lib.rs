@@ -56,8 +56,15 @@ fn icinga_escape(text: &str) -> String {
 /// An Icinga 2 `CheckCommand` with one argument entry per visible option.
 pub fn icinga2_command(cmd: &Command) -> String {
     let name = cmd.get_name();
+    // The ITL's ipv4-or-ipv6 template defines $check_address$ (the host's
+    // address, or address6 when only that is set); without it -H is empty.
+    let import = if is_network(cmd) {
+        "  import \"ipv4-or-ipv6\"\n"
+    } else {
+        ""
+    };
     let mut out = format!(
-        "object CheckCommand \"{name}\" {{\n  command = [ PluginDir + \"/{name}\" ]\n  arguments = {{\n"
+        "object CheckCommand \"{name}\" {{\n{import}  command = [ PluginDir + \"/{name}\" ]\n  arguments = {{\n"
     );
     let mut vars = Vec::new();
     for arg in cmd.get_arguments() {
