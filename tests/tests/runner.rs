@@ -103,9 +103,14 @@ fn timeout_output_follows_the_output_format() {
 
 #[test]
 fn sigterm_ends_the_plugin_unknown() {
-    let bin = rsplugins_tests::binary("fixture_plugin");
-    let child = std::process::Command::new(bin)
-        .args(["--sleep", "30", "-t", "20"])
+    sigterm_ends_unknown(&["--sleep", "30", "-t", "20"]);
+}
+
+/// Starts the fixture with `args`, sends SIGTERM after 300 ms and expects
+/// the UNKNOWN line.
+fn sigterm_ends_unknown(args: &[&str]) {
+    let child = std::process::Command::new(rsplugins_tests::binary("fixture_plugin"))
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -252,23 +257,7 @@ fn a_file_that_blocks_is_ended_by_the_timeout() {
 fn sigterm_ends_a_plugin_blocked_on_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = fifo(&dir);
-    let child = std::process::Command::new(rsplugins_tests::binary("fixture_plugin"))
-        .args(["--secret", &format!("file:{fifo}"), "-t", "30"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "FIXTURE UNKNOWN - Plugin received SIGTERM, ending\n"
-    );
+    sigterm_ends_unknown(&["--secret", &format!("file:{fifo}"), "-t", "30"]);
 }
 
 #[test]
