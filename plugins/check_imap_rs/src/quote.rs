@@ -37,25 +37,8 @@ pub fn astring(text: &str) -> Encoded {
     }
 }
 
+/// Modified UTF-7's base64 alphabet: `,` for `/`, no padding.
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
-/// Base64 with `,` for `/` and no padding (modified UTF-7's alphabet).
-fn base64_modified(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            out.push(BASE64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
 
 fn flush(out: &mut String, pending: &mut Vec<u16>) {
     if pending.is_empty() {
@@ -63,7 +46,7 @@ fn flush(out: &mut String, pending: &mut Vec<u16>) {
     }
     let bytes: Vec<u8> = pending.iter().flat_map(|u| u.to_be_bytes()).collect();
     out.push('&');
-    out.push_str(&base64_modified(&bytes));
+    out.push_str(&rsplugins::secret::base64_with(&bytes, BASE64, false));
     out.push('-');
     pending.clear();
 }
