@@ -118,18 +118,18 @@ pub fn option_values<'c>(command: &'c Command, argv: &[String]) -> Vec<(&'c Arg,
     found
 }
 
-/// The last value given for the option with id `id`.
-pub fn last_value(command: &Command, argv: &[String], id: &str) -> Option<String> {
-    option_values(command, argv)
-        .into_iter()
-        .filter(|(arg, _)| arg.get_id() == id)
-        .map(|(_, value)| value)
-        .next_back()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The last value given for the option with id `id`.
+    pub fn last_value(command: &Command, argv: &[String], id: &str) -> Option<String> {
+        option_values(command, argv)
+            .into_iter()
+            .filter(|(arg, _)| arg.get_id() == id)
+            .map(|(_, value)| value)
+            .next_back()
+    }
     use clap::ArgAction;
 
     fn demo() -> Command {
