@@ -55,6 +55,11 @@ fn detail_lines(result: &CheckResult, depth: usize, out: &mut Vec<String>) {
         }
     }
     for sub in &result.subchecks {
+        if result.folded {
+            // Already on the line above: only what it adds below.
+            detail_lines(sub, depth, out);
+            continue;
+        }
         out.push(format!(
             "{indent}\\_ [{}] {}",
             sub.state(),

@@ -3,6 +3,9 @@
 use crate::perfdata::Perfdata;
 use crate::state::State;
 
+/// How the parts of a one-line summary are joined, in every plugin.
+pub const JOINER: &str = ", ";
+
 /// What a check found. Its state is the one set on it, else the worst of its
 /// subchecks, else OK.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -17,6 +20,10 @@ pub struct CheckResult {
     pub perfdata: Vec<Perfdata>,
     /// Parts of the check, each with its own state.
     pub subchecks: Vec<CheckResult>,
+    /// The subchecks are the parts of the summary ([`CheckResult::of_parts`]):
+    /// the text form does not list them again below the first line (their
+    /// details still are); JSON keeps each with its state.
+    pub folded: bool,
 }
 
 impl CheckResult {
@@ -62,6 +69,29 @@ impl CheckResult {
             .unwrap_or_else(|| State::worst_of(self.subchecks.iter().map(CheckResult::state)))
     }
 
+    /// A result made of `parts` (the steps of a protocol check: greeting,
+    /// TLS, certificate, login, time...): its state is the worst of theirs,
+    /// its summary their summaries on one line, the parts that are not OK
+    /// first, each group in the order given, joined by [`JOINER`]. Empty
+    /// summaries are left out.
+    pub fn of_parts(parts: Vec<CheckResult>) -> CheckResult {
+        let (problems, fine): (Vec<&CheckResult>, Vec<&CheckResult>) =
+            parts.iter().partition(|p| p.state() != State::Ok);
+        let summary = problems
+            .iter()
+            .chain(fine.iter())
+            .map(|p| p.summary.as_str())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(JOINER);
+        CheckResult {
+            summary,
+            subchecks: parts,
+            folded: true,
+            ..CheckResult::default()
+        }
+    }
+
     /// All perfdata of this node and its subchecks, in tree order.
     pub fn all_perfdata(&self) -> Vec<&Perfdata> {
         let mut out: Vec<&Perfdata> = self.perfdata.iter().collect();
@@ -97,6 +127,26 @@ mod tests {
         top.subcheck(CheckResult::with_state(State::Warning, "w"));
         top.subcheck(inner);
         assert_eq!(top.state(), State::Critical);
+    }
+
+    #[test]
+    fn parts_fold_into_one_line_problems_first() {
+        let mut time = CheckResult::with_state(State::Ok, "0.004 s");
+        time.perf(Perfdata::new("time", 0.004, Uom::Seconds));
+        let r = CheckResult::of_parts(vec![
+            CheckResult::with_state(State::Ok, "+OK ready"),
+            CheckResult::with_state(State::Ok, ""),
+            time,
+            CheckResult::with_state(State::Warning, "QUIT rejected"),
+            CheckResult::with_state(State::Critical, "PASS rejected"),
+        ]);
+        assert_eq!(r.state(), State::Critical);
+        assert_eq!(
+            r.summary,
+            "QUIT rejected, PASS rejected, +OK ready, 0.004 s"
+        );
+        assert!(r.folded);
+        assert_eq!(r.all_perfdata().len(), 1);
     }
 
     #[test]

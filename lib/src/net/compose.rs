@@ -1,8 +1,10 @@
-//! The summary of a mail or file protocol check, composed one way in every
-//! plugin: what went wrong first, then the common part (greeting, TLS,
-//! certificate, time), then what was done (the `-s` answer, the login,
-//! counts, a failed goodbye).
+//! The result of a mail or file protocol check, composed one way in every
+//! plugin: each step is a part (a subcheck with its own state) and the
+//! parts are folded into one line by [`CheckResult::of_parts`]: what went
+//! wrong first, then the common part (greeting, TLS, certificate, time),
+//! then what was done (the `-s` answer, the login, counts).
 
+use super::dialogue::Goodbye;
 use super::failure::Failure;
 use super::lines::printable;
 use super::probe::ProbeArgs;
@@ -15,97 +17,104 @@ use crate::timeout::TimeoutSpec;
 /// How much of a server's line is shown.
 const SHOWN: usize = 200;
 
-/// Builds the result of a protocol check on top of the session's common one.
+/// Builds the result of a protocol check from its parts.
 pub struct Composer<'a> {
     probe: &'a ProbeArgs,
     timeout: TimeoutSpec,
-    result: CheckResult,
-    state: State,
-    front: Vec<String>,
-    back: Vec<String>,
+    parts: Vec<CheckResult>,
 }
 
 impl<'a> Composer<'a> {
-    /// Starts from `base` (the session's result) with C's send/expect
+    /// Starts from the session's `common` parts with C's send/expect
     /// options and the `-t` budget.
-    pub fn new(base: CheckResult, probe: &'a ProbeArgs, timeout: TimeoutSpec) -> Self {
-        let state = base.state();
+    pub fn new(common: Vec<CheckResult>, probe: &'a ProbeArgs, timeout: TimeoutSpec) -> Self {
         Composer {
             probe,
             timeout,
-            result: base,
-            state,
-            front: Vec::new(),
-            back: Vec::new(),
+            parts: common,
         }
     }
 
-    /// The failure that ended the dialogue early, first on the line.
+    /// Adds a part of the plugin's own.
+    pub fn part(&mut self, part: CheckResult) {
+        self.parts.push(part);
+    }
+
+    /// The failure that ended the dialogue early.
     pub fn failure(&mut self, failure: Option<&Failure>) {
         if let Some(f) = failure {
-            self.state = self.state.worst(f.state(&self.timeout, self.probe.refuse));
-            self.front.push(f.message(self.probe.jail));
+            self.part(CheckResult::with_state(
+                f.state(&self.timeout, self.probe.refuse),
+                f.message(self.probe.jail),
+            ));
         }
     }
 
     /// C's `-e` strings against what the server sent.
     pub fn expectation(&mut self, received: &str) {
         if !self.probe.expect.is_empty() && !self.probe.expectation_met(received.as_bytes()) {
-            self.state = self.state.worst(self.probe.mismatch);
-            self.front.push(self.probe.mismatch_text());
+            self.part(CheckResult::with_state(
+                self.probe.mismatch,
+                self.probe.mismatch_text(),
+            ));
         }
     }
 
     /// The line of the `-s` answer worth showing (hidden by `-j`).
     pub fn answer(&mut self, line: Option<&str>) {
         if let (Some(line), false) = (line, self.probe.jail) {
-            self.back
-                .push(format!("answer '{}'", printable(line.as_bytes(), SHOWN)));
+            self.note(format!("answer '{}'", printable(line.as_bytes(), SHOWN)));
         }
     }
 
-    /// A note after the common part ("logged in as monitor").
+    /// A step that went well ("logged in as monitor").
     pub fn note(&mut self, text: impl Into<String>) {
-        self.back.push(text.into());
+        self.part(CheckResult::with_state(State::Ok, text));
     }
 
     /// A message count judged by `thresholds`, as perfdata `messages`, with
     /// `text` on the line.
     pub fn messages(&mut self, count: u64, thresholds: &Thresholds, text: String) {
-        self.state = self.state.worst(thresholds.evaluate(count as f64));
-        self.back.push(text);
-        self.result.perf(
+        let mut part = CheckResult::with_state(thresholds.evaluate(count as f64), text);
+        part.perf(
             Perfdata::new("messages", count as f64, Uom::None)
                 .thresholds(thresholds)
                 .min(0.0),
         );
+        self.part(part);
     }
 
-    /// Another perfdata point.
+    /// Another perfdata point, with the last part.
     pub fn perf(&mut self, point: Perfdata) {
-        self.result.perf(point);
-    }
-
-    /// A failed goodbye (QUIT, LOGOUT): WARNING, or the `-t` state when silent.
-    pub fn goodbye(&mut self, failure: Option<&Failure>) {
-        if let Some(f) = failure {
-            self.state = self.state.worst(f.closing_state(&self.timeout));
-            self.back.push(f.message(self.probe.jail));
+        match self.parts.last_mut() {
+            Some(last) => last.perf(point),
+            None => {
+                let mut part = CheckResult::with_state(State::Ok, "");
+                part.perf(point);
+                self.part(part);
+            }
         }
     }
 
-    /// The result: one `, `-joined line; with `-v` (and without `-j`) the
-    /// dialogue's `steps` as details.
-    pub fn finish(mut self, steps: &[String], verbosity: u8) -> CheckResult {
-        let mut parts = self.front;
-        parts.push(std::mem::take(&mut self.result.summary));
-        parts.extend(self.back);
-        self.result.summary = parts.join(", ");
+    /// How the session ended: a failed goodbye is WARNING (the check itself
+    /// went through), or the `-t` state when the server went silent.
+    pub fn goodbye(&mut self, goodbye: &Goodbye) {
+        if let Goodbye::Failed(f) = goodbye {
+            self.part(CheckResult::with_state(
+                f.closing_state(&self.timeout),
+                f.message(self.probe.jail),
+            ));
+        }
+    }
+
+    /// The result: the parts on one line; with `-v` (and without `-j`) the
+    /// `transcript` of the dialogue as details.
+    pub fn finish(self, transcript: &[String], verbosity: u8) -> CheckResult {
+        let mut result = CheckResult::of_parts(self.parts);
         if verbosity > 0 && !self.probe.jail {
-            self.result.details.extend(steps.iter().cloned());
+            result.details.extend(transcript.iter().cloned());
         }
-        self.result.set_state(self.state);
-        self.result
+        result
     }
 }
 
@@ -138,28 +147,36 @@ mod tests {
     #[test]
     fn problems_first_then_what_was_done() {
         let p = probe(&["-e", "NOPE", "-s", "NOOP"]);
-        let mut c = Composer::new(
-            CheckResult::with_state(State::Ok, "+OK ready, 0.004 s"),
-            &p,
-            TimeoutSpec::default(),
-        );
+        let common = vec![
+            CheckResult::with_state(State::Ok, "+OK ready"),
+            CheckResult::with_state(State::Ok, "0.004 s"),
+        ];
+        let mut c = Composer::new(common, &p, TimeoutSpec::default());
         c.expectation("+OK ready");
         c.answer(Some("+OK noop"));
         c.note("logged in as u");
         c.messages(1, &Thresholds::new(None, None), count_messages(1));
-        c.goodbye(Some(&Failure::from(NetError::Closed {
+        c.goodbye(&Goodbye::Failed(Failure::from(NetError::Closed {
             partial: String::new(),
             during: "waiting for the reply to QUIT".into(),
         })));
-        let r = c.finish(&["STAT: +OK 1 9".to_string()], 1);
+        let r = c.finish(&["< +OK 1 9".to_string()], 1);
         assert_eq!(r.state(), State::Warning);
         assert_eq!(
             r.summary,
-            "unexpected response: 'NOPE' not found, +OK ready, 0.004 s, answer '+OK noop', \
-             logged in as u, 1 message, connection closed by the server while waiting for \
-             the reply to QUIT"
+            "unexpected response: 'NOPE' not found, connection closed by the server while \
+             waiting for the reply to QUIT, +OK ready, 0.004 s, answer '+OK noop', \
+             logged in as u, 1 message"
         );
-        assert_eq!(r.details, ["STAT: +OK 1 9"]);
+        assert_eq!(r.details, ["< +OK 1 9"]);
         assert_eq!(count_messages(0), "0 messages");
+        // Silence at goodbye takes the -t state.
+        let timeout: TimeoutSpec = "3:unknown".parse().unwrap();
+        let mut c = Composer::new(vec![], &p, timeout);
+        c.goodbye(&Goodbye::Failed(Failure::from(NetError::timeout(
+            "waiting for the reply to QUIT",
+            std::time::Duration::from_secs(3),
+        ))));
+        assert_eq!(c.finish(&[], 0).state(), State::Unknown);
     }
 }

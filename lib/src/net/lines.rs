@@ -8,6 +8,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::deadline::Deadline;
 use super::error::NetError;
+use super::transcript::Transcript;
 
 /// Read limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,13 +84,15 @@ pub fn printable(bytes: &[u8], max: usize) -> String {
     out
 }
 
-/// A stream with a read buffer, limits and a deadline.
+/// A stream with a read buffer, limits, a deadline and the transcript of
+/// what went both ways.
 pub struct LineStream<S> {
     inner: S,
     buf: Vec<u8>,
     read_total: usize,
     limits: Limits,
     deadline: Deadline,
+    transcript: Transcript,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> LineStream<S> {
@@ -101,18 +104,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineStream<S> {
             read_total: 0,
             limits,
             deadline,
+            transcript: Transcript::default(),
         }
     }
 
-    /// The stream back, for a TLS upgrade. Fails when the peer already sent
-    /// more: bytes after a STARTTLS reply would otherwise be taken as if they
-    /// came over TLS (the STARTTLS command-injection flaw).
-    pub fn into_inner(self) -> Result<S, NetError> {
+    /// Wraps `inner`, continuing `transcript` (the dialogue before a TLS upgrade).
+    pub fn resume(inner: S, limits: Limits, deadline: Deadline, transcript: Transcript) -> Self {
+        LineStream {
+            transcript,
+            ..LineStream::new(inner, limits, deadline)
+        }
+    }
+
+    /// The stream back with the transcript, for a TLS upgrade. Fails when
+    /// the peer already sent more: bytes after a STARTTLS reply would
+    /// otherwise be taken as if they came over TLS (the STARTTLS
+    /// command-injection flaw).
+    pub fn into_parts(self) -> Result<(S, Transcript), NetError> {
         if self.buf.is_empty() {
-            Ok(self.inner)
+            Ok((self.inner, self.transcript))
         } else {
             Err(NetError::DataBeforeTls)
         }
+    }
+
+    /// What was sent and received so far.
+    pub fn transcript(&self) -> &Transcript {
+        &self.transcript
+    }
+
+    /// Adds a remark of ours to the transcript.
+    pub fn note(&mut self, text: &str) {
+        self.transcript.note(text);
     }
 
     /// Reads more into the buffer; `Ok(false)` at end of stream.
@@ -153,7 +176,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineStream<S> {
                         during: during.to_string(),
                     });
                 }
-                return Ok(String::from_utf8_lossy(&line).into_owned());
+                let line = String::from_utf8_lossy(&line).into_owned();
+                self.transcript.received(&line);
+                return Ok(line);
             }
             scanned = self.buf.len();
             if self.buf.len() > self.limits.max_line {
@@ -199,11 +224,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineStream<S> {
             return Ok(Vec::new());
         }
         let n = self.buf.len().min(max);
-        Ok(self.buf.drain(..n).collect())
+        let chunk: Vec<u8> = self.buf.drain(..n).collect();
+        for line in String::from_utf8_lossy(&chunk).lines() {
+            self.transcript.received(line);
+        }
+        Ok(chunk)
     }
 
     /// Writes bytes and flushes.
     pub async fn write_all(&mut self, bytes: &[u8], during: &str) -> Result<(), NetError> {
+        self.transcript.sent(&String::from_utf8_lossy(bytes));
         let write = async {
             self.inner.write_all(bytes).await?;
             self.inner.flush().await
@@ -409,11 +439,14 @@ mod tests {
             let mock = std::io::Cursor::new(b"220 go ahead\r\ninjected\r\n".to_vec());
             let mut s = stream(mock);
             s.read_reply("STARTTLS").await.unwrap();
-            assert_eq!(s.into_inner().err(), Some(NetError::DataBeforeTls));
+            assert_eq!(
+                s.into_parts().map(|_| ()).err(),
+                Some(NetError::DataBeforeTls)
+            );
             let mock = Builder::new().read(b"220 go ahead\r\n").build();
             let mut s = stream(mock);
             s.read_reply("STARTTLS").await.unwrap();
-            assert!(s.into_inner().is_ok());
+            assert!(s.into_parts().is_ok());
         });
     }
 

@@ -126,6 +126,54 @@ pub struct MessageCountArgs {
     pub critical: Option<Range>,
 }
 
+impl LoginArgs {
+    /// The user and password to log in with, checked before connecting:
+    /// both given, neither holding a character in `forbidden` (a protocol
+    /// that sends them on a line forbids line breaks), and a password only
+    /// over TLS unless `--allow-plaintext`. `None` without `--user`.
+    pub fn credentials(
+        &self,
+        tls: bool,
+        forbidden: &[char],
+    ) -> Result<Option<(&str, &Secret)>, CheckError> {
+        let (user, password) = match (&self.user, &self.password) {
+            (None, _) => return Ok(None),
+            (Some(_), None) => return Err(CheckError::unknown("--user needs --password")),
+            (Some(user), Some(password)) => (user, password),
+        };
+        let names = || {
+            forbidden
+                .iter()
+                .map(|c| match c {
+                    '\r' | '\n' => "line breaks".to_string(),
+                    '\0' => "NUL".to_string(),
+                    c => format!("'{c}'"),
+                })
+                .fold(Vec::<String>::new(), |mut v, n| {
+                    if !v.contains(&n) {
+                        v.push(n);
+                    }
+                    v
+                })
+                .join(" or ")
+        };
+        if user.is_empty() || user.contains(forbidden) {
+            return Err(CheckError::unknown(format!(
+                "the user name must be non-empty and without {}",
+                names()
+            )));
+        }
+        if password.expose().contains(forbidden) {
+            return Err(CheckError::unknown(format!(
+                "the password must not contain {}",
+                names()
+            )));
+        }
+        require_tls_for_credentials(tls, self.allow_plaintext)?;
+        Ok(Some((user, password)))
+    }
+}
+
 impl MessageCountArgs {
     /// Whether a count was asked for.
     pub fn is_set(&self) -> bool {

@@ -35,7 +35,7 @@ use tokio_rustls::TlsConnector;
 pub use args::{require_tls_for_credentials, LoginArgs, MessageCountArgs, TlsArgs};
 pub use cert::{CertDays, CertFacts};
 pub use pin::Fingerprint;
-pub use session::{Session, TlsSummary};
+pub use session::TlsSummary;
 pub use verify::TrustError;
 
 use crate::net::{Deadline, NetError};

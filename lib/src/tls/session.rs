@@ -1,14 +1,15 @@
-//! A protocol session: connection, optional TLS (implicit or STARTTLS), the
-//! line dialogue on top, and the timings and TLS facts every plugin reports.
+//! TLS on a [`Session`]: implicit from the start or after the protocol's
+//! upgrade reply, and the TLS and certificate parts of the result, judged
+//! from the session's facts.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::cert::{certificate_check, CertDays};
 use super::{handshake, TlsFacts, TlsOptions};
-use crate::net::{connect, AddressFamily, Deadline, Limits, LineStream, NetError, Stream, TlsMode};
+use crate::net::{
+    AddressFamily, Deadline, Limits, LineStream, NetError, Session, SessionFacts, Stream, TlsMode,
+};
 use crate::options::NetArgs;
-use crate::perfdata::Perfdata;
 use crate::result::CheckResult;
 use crate::state::State;
 use crate::thresholds::Thresholds;
@@ -22,24 +23,6 @@ pub struct TlsSummary {
     pub handshake_time: Duration,
     /// True after an in-protocol upgrade (STARTTLS, STLS, AUTH TLS).
     pub upgraded: bool,
-}
-
-/// An open protocol session.
-pub struct Session {
-    /// The dialogue.
-    pub lines: LineStream<Stream>,
-    /// The address connected to.
-    pub addr: SocketAddr,
-    /// The host as given (for SNI and messages).
-    pub host: String,
-    /// When the check started (before name resolution).
-    pub started: Instant,
-    /// Resolution plus TCP connect.
-    pub connect_time: Duration,
-    /// TLS, once established.
-    pub tls: Option<TlsSummary>,
-    deadline: Deadline,
-    limits: Limits,
 }
 
 impl Session {
@@ -79,22 +62,11 @@ impl Session {
         limits: Limits,
         deadline: Deadline,
     ) -> Result<Session, NetError> {
-        let started = Instant::now();
-        let connected = connect(host, port, family, &deadline).await?;
-        let mut session = Session {
-            lines: LineStream::new(Stream::Plain(connected.stream), limits, deadline),
-            addr: connected.addr,
-            host: host.to_string(),
-            started,
-            connect_time: connected.connect_time,
-            tls: None,
-            deadline,
-            limits,
-        };
-        if let Some(options) = implicit_tls {
-            session = session.upgrade(options, false).await?;
+        let session = Session::connect(host, port, family, limits, deadline).await?;
+        match implicit_tls {
+            Some(options) => session.upgrade(options, false).await,
+            None => Ok(session),
         }
-        Ok(session)
     }
 
     /// Starts TLS on the connection after the protocol's upgrade reply.
@@ -103,7 +75,8 @@ impl Session {
     }
 
     async fn upgrade(self, options: &TlsOptions, upgraded: bool) -> Result<Session, NetError> {
-        let tcp = match self.lines.into_inner()? {
+        let (stream, mut transcript) = self.lines.into_parts()?;
+        let tcp = match stream {
             Stream::Plain(tcp) => tcp,
             Stream::Tls(_) => {
                 return Err(NetError::Tls {
@@ -113,8 +86,14 @@ impl Session {
         };
         let begun = Instant::now();
         let (tls, facts) = handshake(tcp, &self.host, options, &self.deadline).await?;
+        transcript.note(&format!("({} established)", facts.version));
         Ok(Session {
-            lines: LineStream::new(Stream::Tls(Box::new(tls)), self.limits, self.deadline),
+            lines: LineStream::resume(
+                Stream::Tls(Box::new(tls)),
+                self.limits,
+                self.deadline,
+                transcript,
+            ),
             tls: Some(TlsSummary {
                 facts,
                 handshake_time: begun.elapsed(),
@@ -123,17 +102,9 @@ impl Session {
             ..self
         })
     }
+}
 
-    /// The deadline of the session.
-    pub fn deadline(&self) -> &Deadline {
-        &self.deadline
-    }
-
-    /// "127.0.0.1 port 25".
-    pub fn target(&self) -> String {
-        crate::net::connect::describe(&self.addr)
-    }
-
+impl SessionFacts {
     /// `STARTTLS TLSv1.3` or `TLSv1.3` (implicit), or `None` without TLS.
     pub fn tls_text(&self, upgrade_name: &str) -> Option<String> {
         self.tls.as_ref().map(|t| {
@@ -145,91 +116,129 @@ impl Session {
         })
     }
 
-    /// The certificate part: judged by `-D` when given; without `-D` only
-    /// reported when the certificate has expired (CRITICAL) or in details.
-    pub fn certificate_check(&self, days: Option<CertDays>) -> Option<CheckResult> {
+    /// The certificate part, the one certificate rule of every plugin: with
+    /// `-D` judged by it; without, only an expired certificate counts
+    /// (CRITICAL), one about to expire is just mentioned. `None` without a
+    /// certificate.
+    pub fn certificate_part(&self, days: Option<CertDays>) -> Option<CheckResult> {
         let facts = self.tls.as_ref()?.facts.cert.as_ref()?;
-        Some(certificate_check(facts, days, None))
-    }
-
-    /// The certificate part and the state it adds to the check, the one
-    /// certificate rule of every plugin: with `-D` its own state; without,
-    /// only an expired certificate counts (CRITICAL), one about to expire is
-    /// just mentioned.
-    pub fn judged_certificate(&self, days: Option<CertDays>) -> Option<(CheckResult, State)> {
-        let cert = self.certificate_check(days)?;
-        let state = if days.is_some() || cert.state() == State::Critical {
-            cert.state()
-        } else {
-            State::Ok
-        };
-        Some((cert, state))
-    }
-
-    /// `time` (total, judged by `thresholds`), `connect_time` and, with TLS, `tls_time`.
-    pub fn timing_perfdata(&self, total: Duration, thresholds: &Thresholds) -> Vec<Perfdata> {
-        let mut points = vec![
-            Perfdata::seconds("time", total).thresholds(thresholds),
-            Perfdata::seconds("connect_time", self.connect_time),
-        ];
-        if let Some(tls) = &self.tls {
-            points.push(Perfdata::seconds("tls_time", tls.handshake_time));
+        let mut cert = certificate_check(facts, days, None);
+        if days.is_none() && cert.state() != State::Critical {
+            cert.set_state(State::Ok);
         }
-        points
+        Some(cert)
+    }
+
+    /// The parts every protocol check starts with: the greeting as shown
+    /// (left out when empty), the TLS version, the certificate, and the
+    /// response time (judged by `thresholds`, with the timing perfdata).
+    /// `upgrade_name` is how the protocol calls its in-band upgrade
+    /// (STARTTLS, STLS, AUTH TLS). The plugin adds its own parts and folds
+    /// them with [`CheckResult::of_parts`].
+    pub fn common_parts(
+        &self,
+        greeting: &str,
+        upgrade_name: &str,
+        thresholds: &Thresholds,
+        cert_days: Option<CertDays>,
+    ) -> Vec<CheckResult> {
+        let mut parts = vec![CheckResult::with_state(State::Ok, greeting)];
+        if let Some(tls) = self.tls_text(upgrade_name) {
+            parts.push(CheckResult::with_state(State::Ok, tls));
+        }
+        if let Some(cert) = self.certificate_part(cert_days) {
+            parts.push(cert);
+        }
+        parts.push(self.time_part(thresholds));
+        parts
+    }
+
+    /// The response time, `0.004 s`, judged by `thresholds`, with the timing perfdata.
+    pub fn time_part(&self, thresholds: &Thresholds) -> CheckResult {
+        let seconds = self.elapsed.as_secs_f64();
+        let mut time =
+            CheckResult::with_state(thresholds.evaluate(seconds), format!("{seconds:.3} s"));
+        for p in self.timing_perfdata(thresholds) {
+            time.perf(p);
+        }
+        time
     }
 }
 
-impl Session {
-    /// The common result of a protocol check: summary `<greeting>, STARTTLS
-    /// TLSv1.3, cert localhost 364 days left, 0.004 s`, state from the
-    /// response-time thresholds and (with `-D`) the certificate, timing
-    /// perfdata. The plugin adds its own steps as subchecks or details.
-    ///
-    /// `upgrade_name` is how the protocol calls its in-band upgrade (STARTTLS,
-    /// STLS, AUTH TLS).
-    pub fn result(
-        &self,
-        greeting: &str,
-        upgrade_name: &str,
-        elapsed: Duration,
-        thresholds: &Thresholds,
-        cert_days: Option<CertDays>,
-    ) -> CheckResult {
-        self.result_with_notes(greeting, upgrade_name, &[], elapsed, thresholds, cert_days)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::CertFacts;
+
+    fn facts(days_left: i64, upgraded: bool) -> SessionFacts {
+        let now = crate::clock::now_epoch();
+        SessionFacts {
+            host: "localhost".into(),
+            target: "127.0.0.1 port 110".into(),
+            connect_time: Duration::from_millis(1),
+            elapsed: Duration::from_millis(4),
+            tls: Some(TlsSummary {
+                facts: TlsFacts {
+                    version: "TLSv1.3".into(),
+                    cipher: "TLS13_AES_256_GCM_SHA384".into(),
+                    cert: Some(CertFacts {
+                        subject: "localhost".into(),
+                        issuer: "rsplugins test CA".into(),
+                        not_after: now + days_left * 86_400 + 3600,
+                    }),
+                    verified: true,
+                },
+                handshake_time: Duration::from_millis(2),
+                upgraded,
+            }),
+            ..SessionFacts::default()
+        }
     }
 
-    /// As [`Session::result`], with `notes` ("logged in as ftpmon") before the time.
-    pub fn result_with_notes(
-        &self,
-        greeting: &str,
-        upgrade_name: &str,
-        notes: &[String],
-        elapsed: Duration,
-        thresholds: &Thresholds,
-        cert_days: Option<CertDays>,
-    ) -> CheckResult {
-        // An empty greeting: the caller already shows it (in a problem's text).
-        let mut parts: Vec<String> = Some(greeting.to_string())
-            .filter(|g| !g.is_empty())
-            .into_iter()
+    fn line(parts: Vec<CheckResult>) -> (State, String) {
+        let r = CheckResult::of_parts(parts);
+        (r.state(), r.summary)
+    }
+
+    #[test]
+    fn common_parts_greeting_tls_certificate_time() {
+        let f = facts(100, true);
+        let t = Thresholds::new(None, None);
+        let (state, summary) = line(f.common_parts("+OK ready", "STLS", &t, None));
+        assert_eq!(state, State::Ok);
+        assert!(
+            summary.starts_with("+OK ready, STLS TLSv1.3, "),
+            "{summary}"
+        );
+        assert!(summary.ends_with(", 0.004 s"), "{summary}");
+        let perf: Vec<String> = CheckResult::of_parts(f.common_parts("", "STLS", &t, None))
+            .all_perfdata()
+            .iter()
+            .map(|p| p.label.clone())
             .collect();
-        if let Some(tls) = self.tls_text(upgrade_name) {
-            parts.push(tls);
-        }
-        let mut state = thresholds.evaluate(elapsed.as_secs_f64());
-        let mut details = Vec::new();
-        if let Some((cert, cert_state)) = self.judged_certificate(cert_days) {
-            state = state.worst(cert_state);
-            parts.push(cert.summary.clone());
-            details.extend(cert.details);
-        }
-        parts.extend(notes.iter().cloned());
-        parts.push(format!("{:.3} s", elapsed.as_secs_f64()));
-        let mut result = CheckResult::with_state(state, parts.join(", "));
-        result.details = details;
-        for p in self.timing_perfdata(elapsed, thresholds) {
-            result.perf(p);
-        }
-        result
+        assert_eq!(perf, ["time", "connect_time", "tls_time"]);
+    }
+
+    #[test]
+    fn one_certificate_rule() {
+        let t = Thresholds::new(None, None);
+        // Close to expiry: mentioned, not judged, without -D.
+        let (state, _) = line(facts(3, false).common_parts("x", "STLS", &t, None));
+        assert_eq!(state, State::Ok);
+        let days: CertDays = "30,14".parse().unwrap();
+        let (state, summary) = line(facts(3, false).common_parts("x", "STLS", &t, Some(days)));
+        assert_eq!(state, State::Critical);
+        assert!(summary.starts_with("cert"), "problems first: {summary}");
+        // Expired: CRITICAL even without -D.
+        let (state, _) = line(facts(-2, false).common_parts("x", "STLS", &t, None));
+        assert_eq!(state, State::Critical);
+    }
+
+    #[test]
+    fn slow_time_is_judged_and_comes_first() {
+        let t = Thresholds::new(Some("0.001".parse().unwrap()), None);
+        let (state, summary) = line(facts(100, false).common_parts("+OK", "STLS", &t, None));
+        assert_eq!(state, State::Warning);
+        assert!(summary.starts_with("0.004 s, +OK, TLSv1.3"), "{summary}");
     }
 }
