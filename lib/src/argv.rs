@@ -68,13 +68,33 @@ fn find_short(command: &Command, c: char) -> Option<&Arg> {
         })
 }
 
-/// Every (option, value) pair of `argv` (program name first) for options
-/// that take a value, in order. Unknown options are passed over.
-pub fn option_values<'c>(command: &'c Command, argv: &[String]) -> Vec<(&'c Arg, String)> {
+/// How `argv` (program name first) reads: the (option, value) pairs in
+/// order, and which words are consumed whole as an option's value.
+struct Scan<'c> {
+    values: Vec<(&'c Arg, String)>,
+    value_word: Vec<bool>,
+    /// Index of `--`, after which nothing is an option.
+    end: usize,
+}
+
+fn scan<'c>(command: &'c Command, argv: &[String]) -> Scan<'c> {
     let mut found = Vec::new();
-    let mut words = argv.iter().skip(1);
-    while let Some(word) = words.next() {
+    let mut value_word = vec![false; argv.len()];
+    let mut end = argv.len();
+    let mut i = 1;
+    // The next word as an option's value, marked as consumed.
+    let next_word = |i: &mut usize, marks: &mut Vec<bool>| {
+        *i += 1;
+        let word = argv.get(*i).cloned();
+        if word.is_some() {
+            marks[*i] = true;
+        }
+        word
+    };
+    while i < argv.len() {
+        let word = &argv[i];
         if word == "--" {
+            end = i;
             break;
         }
         if let Some(long) = word.strip_prefix("--") {
@@ -82,28 +102,27 @@ pub fn option_values<'c>(command: &'c Command, argv: &[String]) -> Vec<(&'c Arg,
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (long, None),
             };
-            let Some(arg) = find_long(command, name) else {
-                continue;
-            };
-            if arg.get_action().takes_values() {
-                let value = if arg.is_require_equals_set() {
-                    inline
-                } else {
-                    inline.or_else(|| words.next().cloned())
-                };
-                if let Some(value) = value {
-                    found.push((arg, value));
+            if let Some(arg) = find_long(command, name) {
+                if arg.get_action().takes_values() {
+                    let value = if arg.is_require_equals_set() {
+                        inline
+                    } else {
+                        inline.or_else(|| next_word(&mut i, &mut value_word))
+                    };
+                    if let Some(value) = value {
+                        found.push((arg, value));
+                    }
                 }
             }
         } else if let Some(shorts) = word.strip_prefix('-').filter(|s| !s.is_empty()) {
-            for (i, c) in shorts.char_indices() {
+            for (at, c) in shorts.char_indices() {
                 let Some(arg) = find_short(command, c) else {
                     break;
                 };
                 if takes_one_value(arg) {
-                    let rest = &shorts[i + c.len_utf8()..];
+                    let rest = &shorts[at + c.len_utf8()..];
                     let value = if rest.is_empty() {
-                        words.next().cloned()
+                        next_word(&mut i, &mut value_word)
                     } else {
                         Some(rest.strip_prefix('=').unwrap_or(rest).to_string())
                     };
@@ -114,8 +133,59 @@ pub fn option_values<'c>(command: &'c Command, argv: &[String]) -> Vec<(&'c Arg,
                 }
             }
         }
+        i += 1;
     }
-    found
+    Scan {
+        values: found,
+        value_word,
+        end,
+    }
+}
+
+/// Every (option, value) pair of `argv` (program name first) for options
+/// that take a value, in order. Unknown options are passed over.
+pub fn option_values<'c>(command: &'c Command, argv: &[String]) -> Vec<(&'c Arg, String)> {
+    scan(command, argv).values
+}
+
+/// The old spellings C's check_tcp family still maps (`-to 10` is `-t 10`).
+const OLD_SPELLINGS: [(&str, &str); 3] = [("-to", "-t"), ("-wt", "-w"), ("-ct", "-c")];
+
+/// `argv` as the C plugins read it: the old `-to`, `-wt` and `-ct`
+/// spellings become `-t`, `-w` and `-c`, and empty words that are no
+/// option's value are dropped (Debian's stock command definitions pass
+/// `'$ARG1$'`, an empty word when ARG1 is not set, which C ignores). An
+/// option's value is never touched: `-P -to` keeps its password.
+pub fn normalize(command: &Command, argv: Vec<String>) -> Vec<String> {
+    let needed = |argv: &[String]| {
+        argv.iter()
+            .skip(1)
+            .any(|w| w.is_empty() || OLD_SPELLINGS.iter().any(|(old, _)| w == old))
+    };
+    if !needed(&argv) {
+        return argv;
+    }
+    let roles = scan(command, &argv);
+    let mut argv: Vec<String> = argv
+        .into_iter()
+        .enumerate()
+        .map(|(i, word)| {
+            let option_word = i > 0 && i < roles.end && !roles.value_word[i];
+            match OLD_SPELLINGS.iter().find(|(old, _)| *old == word) {
+                Some((_, new)) if option_word => new.to_string(),
+                _ => word,
+            }
+        })
+        .collect();
+    // Read again: `-to` now takes the next word as its value.
+    let roles = scan(command, &argv);
+    let mut i = 0;
+    argv.retain(|word| {
+        let keep = i == 0 || i >= roles.end || roles.value_word[i] || !word.is_empty();
+        i += 1;
+        keep
+    });
+    argv
 }
 
 #[cfg(test)]
@@ -196,6 +266,27 @@ mod tests {
             last_value(&c, &argv(&["--extra-opts", "-t", "5"]), "timeout").as_deref(),
             Some("5")
         );
+    }
+
+    #[test]
+    fn old_spellings_and_empty_words_as_c_reads_them() {
+        let c = demo();
+        let norm = |words: &[&str]| normalize(&c, argv(words))[1..].to_vec();
+        assert_eq!(norm(&["-to", "5", "-H", "x"]), ["-t", "5", "-H", "x"]);
+        assert_eq!(
+            norm(&["-H", "x", "", "-t", "5", ""]),
+            ["-H", "x", "-t", "5"]
+        );
+        // Values are never touched: an empty value stays, `-to` as a password stays.
+        assert_eq!(norm(&["-H", "", "-P", "-to"]), ["-H", "", "-P", "-to"]);
+        assert_eq!(
+            norm(&["--hostname", "", "-t", "3"]),
+            ["--hostname", "", "-t", "3"]
+        );
+        // After `--` nothing is an option.
+        assert_eq!(norm(&["--", "-to", ""]), ["--", "-to", ""]);
+        let plain = argv(&["-t", "5"]);
+        assert_eq!(normalize(&c, plain.clone()), plain);
     }
 
     #[test]

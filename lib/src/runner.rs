@@ -254,6 +254,7 @@ where
 
     // Built once: the clap definition is the largest start-up cost after exec.
     let command = prepare_command(A::command());
+    let argv = argv::normalize(&command, argv);
     // A first look, before any file is opened: the time-out and the signals
     // are armed, secrets are masked and the output format is known even if
     // --extra-opts or a file: secret blocks or the parse fails.

@@ -330,6 +330,23 @@ fn long_options_may_be_abbreviated_as_getopt_allows() {
 }
 
 #[test]
+fn empty_words_and_old_spellings_are_read_as_c_reads_them() {
+    // Debian's stock definitions pass '$ARG1$' quoted: an empty word when
+    // unset, which C ignores; C still maps -wt, -ct and -to.
+    plugin("check_load_rs")
+        .args(["-wt", "900,900,900", "", "-ct", "999,999,999", "-to", "5", ""])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("LOAD OK - "));
+    // An empty value of an option stays that option's value (and its error).
+    plugin("check_load_rs")
+        .args(["-w", "", "-c", "999,999,999"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::starts_with("LOAD UNKNOWN - "));
+}
+
+#[test]
 fn a_value_that_starts_with_a_dash_gets_its_own_reason() {
     fixture()
         .args(["-t", "-5"])
