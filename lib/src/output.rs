@@ -31,6 +31,26 @@ impl FromStr for OutputFormat {
     }
 }
 
+/// How the first line puts the state and the summary together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FirstLine {
+    /// `SERVICE STATE - summary`, the library's form.
+    #[default]
+    Dash,
+    /// `SERVICE STATE: summary`, the form of the C plugins that print it so
+    /// (check_procs, check_dns, check_http): users' filters match it.
+    Colon,
+}
+
+impl FirstLine {
+    fn separator(self) -> &'static str {
+        match self {
+            FirstLine::Dash => " - ",
+            FirstLine::Colon => ": ",
+        }
+    }
+}
+
 /// The character that replaces `|` in texts: engines split perfdata at `|`.
 const PIPE_REPLACEMENT: &str = "¦";
 
@@ -71,10 +91,15 @@ fn detail_lines(result: &CheckResult, depth: usize, out: &mut Vec<String>) {
 
 /// The classic text: `SERVICE STATE - summary | perfdata`, details below.
 pub fn render_text(service: &str, result: &CheckResult) -> String {
+    render_text_as(service, FirstLine::Dash, result)
+}
+
+/// The text with the first line in `form`.
+pub fn render_text_as(service: &str, form: FirstLine, result: &CheckResult) -> String {
     let mut first = format!("{} {}", service, result.state());
     // An empty summary (check_disk -e with all well) is the state alone, as C.
     if !result.summary.is_empty() {
-        first.push_str(" - ");
+        first.push_str(form.separator());
         first.push_str(&clean_line(&result.summary));
     }
     let perf: Vec<String> = result
@@ -130,17 +155,33 @@ pub fn render_json(service: &str, result: &CheckResult) -> String {
     text
 }
 
-/// Renders in the chosen format.
-pub fn render(format: OutputFormat, service: &str, result: &CheckResult) -> String {
+/// Renders in the chosen format (`form` is the text's first-line form).
+pub fn render(
+    format: OutputFormat,
+    service: &str,
+    form: FirstLine,
+    result: &CheckResult,
+) -> String {
     match format {
-        OutputFormat::Text => render_text(service, result),
+        OutputFormat::Text => render_text_as(service, form, result),
         OutputFormat::Json => render_json(service, result),
     }
 }
 
 /// A one-line result with a state (used for errors, time-outs, usage problems).
-pub fn render_line(format: OutputFormat, service: &str, state: State, message: &str) -> String {
-    render(format, service, &CheckResult::with_state(state, message))
+pub fn render_line(
+    format: OutputFormat,
+    service: &str,
+    form: FirstLine,
+    state: State,
+    message: &str,
+) -> String {
+    render(
+        format,
+        service,
+        form,
+        &CheckResult::with_state(state, message),
+    )
 }
 
 #[cfg(test)]
@@ -171,6 +212,23 @@ mod tests {
             render_text("LOAD", &sample()),
             "LOAD OK - load average: 0.12, 0.08, 0.05 | load1=0.12;5;10;0 load5=0.08;5;10;0\n"
         );
+    }
+
+    #[test]
+    fn first_line_in_c_s_colon_form() {
+        let r = CheckResult::with_state(State::Ok, "3 processes");
+        assert_eq!(
+            render_text_as("PROCS", FirstLine::Colon, &r),
+            "PROCS OK: 3 processes\n"
+        );
+        let line = render_line(
+            OutputFormat::Text,
+            "PROCS",
+            FirstLine::Colon,
+            State::Unknown,
+            "bad",
+        );
+        assert_eq!(line, "PROCS UNKNOWN: bad\n");
     }
 
     #[test]

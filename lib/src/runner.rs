@@ -19,7 +19,7 @@ use crate::argv;
 use crate::error::CheckError;
 use crate::extra_opts;
 use crate::options::CommonArgs;
-use crate::output::{self, OutputFormat};
+use crate::output::{self, FirstLine, OutputFormat};
 use crate::result::CheckResult;
 use crate::secret;
 use crate::state::State;
@@ -40,6 +40,11 @@ pub trait PluginArgs: Parser {
 static FINISHED: AtomicBool = AtomicBool::new(false);
 static FORMAT: OnceLock<OutputFormat> = OnceLock::new();
 static SERVICE: OnceLock<&'static str> = OnceLock::new();
+static FIRST_LINE: OnceLock<FirstLine> = OnceLock::new();
+
+fn first_line() -> FirstLine {
+    FIRST_LINE.get().copied().unwrap_or_default()
+}
 
 /// The service name once the options chose it, else the plugin's default.
 fn service_or(default: &'static str) -> &'static str {
@@ -69,7 +74,7 @@ fn finish(text: &str, code: i32) -> ! {
 /// Ends the plugin with a one-line result in `state`.
 pub fn exit_with(service: &str, state: State, message: &str) -> ! {
     finish(
-        &output::render_line(format(), service, state, message),
+        &output::render_line(format(), service, first_line(), state, message),
         state.exit_code(),
     )
 }
@@ -195,7 +200,7 @@ fn usage_error(service: &str, err: clap::Error) -> ! {
                 result.detail(format!("{usage} (see --help)"));
             }
             finish(
-                &output::render(format(), service, &result),
+                &output::render(format(), service, first_line(), &result),
                 State::Unknown.exit_code(),
             )
         }
@@ -210,6 +215,16 @@ where
     A: PluginArgs,
     F: FnOnce(A) -> Result<CheckResult, CheckError>,
 {
+    run_as(service, FirstLine::Dash, check)
+}
+
+/// [`run`] with the first line in `form` (C's `PROCS OK: ...`).
+pub fn run_as<A, F>(service: &'static str, form: FirstLine, check: F) -> !
+where
+    A: PluginArgs,
+    F: FnOnce(A) -> Result<CheckResult, CheckError>,
+{
+    let _ = FIRST_LINE.set(form);
     let argv: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
@@ -286,7 +301,7 @@ where
 
     match check(args) {
         Ok(result) => finish(
-            &output::render(common.output_format, service, &result),
+            &output::render(common.output_format, service, first_line(), &result),
             result.state().exit_code(),
         ),
         Err(e) => exit_with(service, e.state, &e.message),
@@ -319,13 +334,32 @@ fn first_look(command: &clap::Command, argv: &[String]) -> TimeoutSpec {
 /// `pub fn command()` (the clap definition, for man pages and generated
 /// command definitions) and `pub fn main()` (what the binary calls).
 ///
-/// `service = |args| ...` lets the options choose the service name.
+/// `service = |args| ...` lets the options choose the service name;
+/// `first_line = FirstLine::Colon` prints C's `SERVICE STATE: summary`.
 #[macro_export]
 macro_rules! plugin_entry {
     ($args:ty, $service:expr, $check:path) => {
         $crate::plugin_entry!($args, $service, $check, service = |_: &$args| None);
     };
+    ($args:ty, $service:expr, $check:path, first_line = $form:expr) => {
+        $crate::plugin_entry!(
+            $args,
+            $service,
+            $check,
+            service = |_: &$args| None,
+            first_line = $form
+        );
+    };
     ($args:ty, $service:expr, $check:path, service = $choose:expr) => {
+        $crate::plugin_entry!(
+            $args,
+            $service,
+            $check,
+            service = $choose,
+            first_line = $crate::output::FirstLine::Dash
+        );
+    };
+    ($args:ty, $service:expr, $check:path, service = $choose:expr, first_line = $form:expr) => {
         impl $crate::runner::PluginArgs for $args {
             fn common(&self) -> &$crate::options::CommonArgs {
                 &self.common
@@ -344,7 +378,7 @@ macro_rules! plugin_entry {
 
         /// Entry point of the binary.
         pub fn main() -> ! {
-            $crate::runner::run::<$args, _>($service, $check)
+            $crate::runner::run_as::<$args, _>($service, $form, $check)
         }
     };
 }

@@ -224,48 +224,48 @@ fn golden(root: &Path, args: &[&str], code: i32, stdout: &str) {
 fn counts_like_c_check_procs() {
     let dir = fixture();
     let root = dir.path();
-    golden(root, &[], 0, "PROCS OK - 12 processes | procs=12;;;0\n");
+    golden(root, &[], 0, "PROCS OK: 12 processes | procs=12;;;0\n");
     golden(
         root,
         &["-w", "250", "-c", "400"],
         0,
-        "PROCS OK - 12 processes | procs=12;250;400;0\n",
+        "PROCS OK: 12 processes | procs=12;250;400;0\n",
     );
     golden(
         root,
         &["-w", "5", "-c", "400"],
         1,
-        "PROCS WARNING - 12 processes | procs=12;5;400;0\n",
+        "PROCS WARNING: 12 processes | procs=12;5;400;0\n",
     );
     golden(
         root,
         &["-C", "vsftpd", "-c", "1:1"],
         0,
-        "PROCS OK - 1 process with command name 'vsftpd' | procs=1;;1:1;0\n",
+        "PROCS OK: 1 process with command name 'vsftpd' | procs=1;;1:1;0\n",
     );
     golden(
         root,
         &["-C", "sshd", "-c", "1:"],
         0,
-        "PROCS OK - 2 processes with command name 'sshd' | procs=2;;1:;0\n",
+        "PROCS OK: 2 processes with command name 'sshd' | procs=2;;1:;0\n",
     );
     golden(
         root,
         &["-C", "sshd", "-c", "1:1"],
         2,
-        "PROCS CRITICAL - 2 processes with command name 'sshd' | procs=2;;1:1;0\n",
+        "PROCS CRITICAL: 2 processes with command name 'sshd' | procs=2;;1:1;0\n",
     );
     golden(
         root,
         &["-C", "nosuchproc", "-c", "1:"],
         2,
-        "PROCS CRITICAL - 0 processes with command name 'nosuchproc' | procs=0;;1:;0\n",
+        "PROCS CRITICAL: 0 processes with command name 'nosuchproc' | procs=0;;1:;0\n",
     );
     golden(
         root,
         &["-a", "vsftpd-monitest", "-c", "1:"],
         0,
-        "PROCS OK - 1 process with args 'vsftpd-monitest' | procs=1;;1:;0\n",
+        "PROCS OK: 1 process with args 'vsftpd-monitest' | procs=1;;1:;0\n",
     );
 }
 
@@ -277,25 +277,25 @@ fn states_zombies_and_uninterruptible() {
         root,
         &["-s", "Z", "-w", "0"],
         1,
-        "PROCS WARNING - 1 process with STATE = Z | procs=1;0;;0\n",
+        "PROCS WARNING: 1 process with STATE = Z | procs=1;0;;0\n",
     );
     golden(
         root,
         &["--state", "D", "-c", "0"],
         2,
-        "PROCS CRITICAL - 1 process with STATE = D | procs=1;;0;0\n",
+        "PROCS CRITICAL: 1 process with STATE = D | procs=1;;0;0\n",
     );
     golden(
         root,
         &["--status", "RDZ"],
         0,
-        "PROCS OK - 3 processes with STATE = RDZ | procs=3;;;0\n",
+        "PROCS OK: 3 processes with STATE = RDZ | procs=3;;;0\n",
     );
     golden(
         root,
         &["-s", "T", "-w", "0"],
         0,
-        "PROCS OK - 0 processes with STATE = T | procs=0;0;;0\n",
+        "PROCS OK: 0 processes with STATE = T | procs=0;0;;0\n",
     );
 }
 
@@ -350,7 +350,7 @@ fn every_filter_and_their_order() {
             root,
             args,
             0,
-            &format!("PROCS OK - {summary} | procs={count};;;0\n"),
+            &format!("PROCS OK: {summary} | procs={count};;;0\n"),
         );
     }
 }
@@ -365,33 +365,33 @@ fn user_filter_takes_the_effective_uid_of_status() {
         root,
         &["-u", &DAEMON_UID.to_string(), "-c", "1:"],
         0,
-        &format!("PROCS OK - 2 processes with UID = {DAEMON_UID} | procs=2;;1:;0\n"),
+        &format!("PROCS OK: 2 processes with UID = {DAEMON_UID} | procs=2;;1:;0\n"),
     );
     golden(
         root,
         &["-u", &DAEMON_UID.to_string(), "-C", "vsftpd", "-c", "1:1"],
         0,
         &format!(
-            "PROCS OK - 1 process with UID = {DAEMON_UID}, command name 'vsftpd' | procs=1;;1:1;0\n"
+            "PROCS OK: 1 process with UID = {DAEMON_UID}, command name 'vsftpd' | procs=1;;1:1;0\n"
         ),
     );
     golden(
         root,
         &["-u", "0", "-C", "my (odd) proc"],
         0,
-        "PROCS OK - 1 process with UID = 0 (root), command name 'my (odd) proc' | procs=1;;;0\n",
+        "PROCS OK: 1 process with UID = 0 (root), command name 'my (odd) proc' | procs=1;;;0\n",
     );
     golden(
         root,
         &["-u", "root", "-k"],
         0,
-        "PROCS OK - 8 processes with UID = 0 (root) | procs=8;;;0\n",
+        "PROCS OK: 8 processes with UID = 0 (root) | procs=8;;;0\n",
     );
     golden(
         root,
         &["-u", "no-such-user-rsplugins"],
         3,
-        "PROCS UNKNOWN - user 'no-such-user-rsplugins' was not found\n",
+        "PROCS UNKNOWN: user 'no-such-user-rsplugins' was not found\n",
     );
 }
 
@@ -403,12 +403,12 @@ fn user_filter_skips_processes_gone_before_their_status_is_read() {
         dir.path(),
         &["-u", "0"],
         0,
-        "PROCS OK - 9 processes with UID = 0 (root) | procs=9;;;0\n",
+        "PROCS OK: 9 processes with UID = 0 (root) | procs=9;;;0\n",
     );
     fs::write(dir.path().join("600/status"), "Name:\tx\nUid:\tnone\n").unwrap();
     procs(dir.path()).args(["-u", "0"]).assert().code(3).stdout(
         predicate::str::is_match(
-            r"^PROCS UNKNOWN - unexpected format in .*/600/status: no valid Uid line\n$",
+            r"^PROCS UNKNOWN: unexpected format in .*/600/status: no valid Uid line\n$",
         )
         .unwrap(),
     );
@@ -439,14 +439,14 @@ fn every_ps_stat_letter_on_fixture() {
             root,
             &["-s", letters],
             0,
-            &format!("PROCS OK - {count} {plural} with STATE = {letters} | procs={count};;;0\n"),
+            &format!("PROCS OK: {count} {plural} with STATE = {letters} | procs={count};;;0\n"),
         );
     }
     golden(
         root,
         &["-s", "s", "-C", "java", "-v"],
         0,
-        "PROCS OK - 1 process with STATE = s, command name 'java' | procs=1;;;0\n    \
+        "PROCS OK: 1 process with STATE = s, command name 'java' | procs=1;;;0\n    \
          PID S     ELAPSED COMMAND\n    \
          300 S    02:00:00 /usr/bin/java -Xmx4g -jar big.jar\n",
     );
@@ -466,7 +466,7 @@ fn unknown_state_letters_are_a_usage_error() {
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.lines().count(), 1, "{bad}: {text}");
         assert!(
-            text.starts_with("PROCS UNKNOWN - ") && text.contains("is not a ps state letter"),
+            text.starts_with("PROCS UNKNOWN: ") && text.contains("is not a ps state letter"),
             "{bad}: {text}"
         );
     }
@@ -480,38 +480,38 @@ fn per_process_metrics() {
         root,
         &["--metric=VSZ", "-w", "500000", "-c", "2000000"],
         2,
-        "VSZ CRITICAL - 1 crit, 1 warn out of 12 processes | procs=12;;;0 procs_warn=1;;;0 procs_crit=1;;;0\n",
+        "VSZ CRITICAL: 1 crit, 1 warn out of 12 processes | procs=12;;;0 procs_warn=1;;;0 procs_crit=1;;;0\n",
     );
     golden(
         root,
         &["-m", "VSZ", "-w", "500000", "-c", "5000000"],
         1,
-        "VSZ WARNING - 2 warn out of 12 processes | procs=12;;;0 procs_warn=2;;;0 procs_crit=0;;;0\n",
+        "VSZ WARNING: 2 warn out of 12 processes | procs=12;;;0 procs_warn=2;;;0 procs_crit=0;;;0\n",
     );
     // 500,000 pages are at least 2,000,000 kB whatever the page size.
     golden(
         root,
         &["--metric=RSS", "-w", "500000", "-c", "1000000"],
         2,
-        "RSS CRITICAL - 1 crit, 0 warn out of 12 processes | procs=12;;;0 procs_warn=0;;;0 procs_crit=1;;;0\n",
+        "RSS CRITICAL: 1 crit, 0 warn out of 12 processes | procs=12;;;0 procs_warn=0;;;0 procs_crit=1;;;0\n",
     );
     golden(
         root,
         &["--metric=CPU", "-w", "10", "-c", "90"],
         1,
-        "CPU WARNING - 1 warn out of 12 processes | procs=12;;;0 procs_warn=1;;;0 procs_crit=0;;;0\n",
+        "CPU WARNING: 1 warn out of 12 processes | procs=12;;;0 procs_warn=1;;;0 procs_crit=0;;;0\n",
     );
     golden(
         root,
         &["-m", "CPU", "-w", "50", "-c", "90"],
         0,
-        "CPU OK - 12 processes | procs=12;;;0 procs_warn=0;;;0 procs_crit=0;;;0\n",
+        "CPU OK: 12 processes | procs=12;;;0 procs_warn=0;;;0 procs_crit=0;;;0\n",
     );
     golden(
         root,
         &["-m", "ELAPSED", "-w", "3600", "-C", "java"],
         1,
-        "ELAPSED WARNING - 1 warn out of 2 processes with command name 'java' | procs=2;;;0 procs_warn=1;;;0 procs_crit=0;;;0\n",
+        "ELAPSED WARNING: 1 warn out of 2 processes with command name 'java' | procs=2;;;0 procs_warn=1;;;0 procs_crit=0;;;0\n",
     );
 }
 
@@ -523,7 +523,7 @@ fn verbose_lists_pids_for_event_handlers() {
         root,
         &["-C", "sshd", "-c", "1:", "-v"],
         0,
-        "PROCS OK - 2 processes with command name 'sshd' | procs=2;;1:;0\n    \
+        "PROCS OK: 2 processes with command name 'sshd' | procs=2;;1:;0\n    \
          PID S     ELAPSED COMMAND\n    \
          100 S  1-01:00:00 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\n    \
          101 S       01:00 sshd: admin [priv]\n",
@@ -532,7 +532,7 @@ fn verbose_lists_pids_for_event_handlers() {
         root,
         &["-s", "ZD", "-v"],
         0,
-        "PROCS OK - 2 processes with STATE = ZD | procs=2;;;0\n    \
+        "PROCS OK: 2 processes with STATE = ZD | procs=2;;;0\n    \
          PID S     ELAPSED COMMAND\n    \
          500 Z       00:05 [worker]\n    \
          501 D       00:30 dd if=/dev/sda of=/dev/null\n",
@@ -541,7 +541,7 @@ fn verbose_lists_pids_for_event_handlers() {
         root,
         &["-m", "ELAPSED", "-C", "java", "-w", "3600", "-v"],
         1,
-        "ELAPSED WARNING - 1 warn out of 2 processes with command name 'java' [java] | procs=2;;;0 procs_warn=1;;;0 procs_crit=0;;;0\n    \
+        "ELAPSED WARNING: 1 warn out of 2 processes with command name 'java' [java] | procs=2;;;0 procs_warn=1;;;0 procs_crit=0;;;0\n    \
          PID S     ELAPSED    ELAPSED STATE    COMMAND\n    \
          300 S    02:00:00       7200 WARNING  /usr/bin/java -Xmx4g -jar big.jar\n    \
          301 S       01:00         60 OK       /usr/bin/java -jar small.jar\n",
@@ -571,14 +571,14 @@ fn unreadable_or_empty_proc_is_unknown() {
     procs(dir.path())
         .assert()
         .code(3)
-        .stdout(predicate::str::starts_with("PROCS UNKNOWN - cannot read "));
+        .stdout(predicate::str::starts_with("PROCS UNKNOWN: cannot read "));
     fs::write(dir.path().join("uptime"), "100.00 100.00\n").unwrap();
     golden(
         dir.path(),
         &[],
         3,
         &format!(
-            "PROCS UNKNOWN - no processes found in {}\n",
+            "PROCS UNKNOWN: no processes found in {}\n",
             dir.path().display()
         ),
     );
@@ -615,7 +615,7 @@ fn bad_options_exit_3_with_one_line() {
             .clone();
         let text = String::from_utf8(out).unwrap();
         let first = text.lines().next().unwrap_or_default();
-        assert!(first.starts_with("PROCS UNKNOWN - "), "{args:?}: {text}");
+        assert!(first.starts_with("PROCS UNKNOWN: "), "{args:?}: {text}");
         assert!(first.contains(reason), "{args:?}: {text}");
     }
 }
@@ -667,7 +667,7 @@ fn real_proc_counts_a_sleep_child_exactly_once() {
         .assert()
         .code(0)
         .stdout(format!(
-            "PROCS OK - 1 process with command name 'sleep', args '{arg}' | procs=1;;1:1;0\n"
+            "PROCS OK: 1 process with command name 'sleep', args '{arg}' | procs=1;;1:1;0\n"
         ));
     // Nor is its parent, the `sh -c` wrapper an engine runs it under.
     let sh = format!(
@@ -678,7 +678,7 @@ fn real_proc_counts_a_sleep_child_exactly_once() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        format!("PROCS OK - 1 process with args '{arg}' | procs=1;;1:1;0\n")
+        format!("PROCS OK: 1 process with args '{arg}' | procs=1;;1:1;0\n")
     );
     let pattern = format!("^sleep {}$", arg.replace('.', "\\."));
     plugin("check_proc_rs")
@@ -686,7 +686,7 @@ fn real_proc_counts_a_sleep_child_exactly_once() {
         .assert()
         .code(0)
         .stdout(predicate::str::starts_with(format!(
-            "PROCS OK - 1 process with regex args '{pattern}', STATE = S | procs=1;"
+            "PROCS OK: 1 process with regex args '{pattern}', STATE = S | procs=1;"
         )));
     let me = std::process::id().to_string();
     let uid = nix::unistd::geteuid().to_string();
@@ -695,7 +695,7 @@ fn real_proc_counts_a_sleep_child_exactly_once() {
         .assert()
         .code(0)
         .stdout(predicate::str::starts_with(format!(
-            "PROCS OK - 1 process with PPID = {me}, UID = {uid}"
+            "PROCS OK: 1 process with PPID = {me}, UID = {uid}"
         )));
 }
 
@@ -738,7 +738,7 @@ fn real_proc_gone_process_is_critical() {
         .assert()
         .code(2)
         .stdout(format!(
-            "PROCS CRITICAL - 0 processes with args '{arg}' | procs=0;;1:;0\n"
+            "PROCS CRITICAL: 0 processes with args '{arg}' | procs=0;;1:;0\n"
         ));
 }
 
@@ -758,7 +758,7 @@ fn real_proc_sees_an_unreaped_zombie() {
         .assert()
         .code(1)
         .stdout(format!(
-            "PROCS WARNING - 1 process with STATE = Z, command name 'true', PPID = {me} | procs=1;0;;0\n"
+            "PROCS WARNING: 1 process with STATE = Z, command name 'true', PPID = {me} | procs=1;0;;0\n"
         ));
     child.wait().unwrap();
 }
@@ -771,7 +771,7 @@ fn real_proc_metrics_and_totals() {
         .code(0)
         .stdout(
             predicate::str::is_match(
-                r"^PROCS OK - \d+ processes \| procs=\d+;1000000;2000000;0\n$",
+                r"^PROCS OK: \d+ processes \| procs=\d+;1000000;2000000;0\n$",
             )
             .unwrap(),
         );
@@ -780,7 +780,7 @@ fn real_proc_metrics_and_totals() {
             .args(["-m", metric, "-c", "0:"])
             .assert()
             .code(0)
-            .stdout(predicate::str::starts_with(format!("{metric} OK - ")));
+            .stdout(predicate::str::starts_with(format!("{metric} OK: ")));
     }
 }
 
@@ -843,14 +843,14 @@ fn testbed_user_is_the_effective_uid_of_daemons_that_dropped_privileges() {
         .assert()
         .code(0)
         .stdout(format!(
-            "PROCS OK - 1 process with UID = {} (postfix), command name 'qmgr' | procs=1;;1:1;0\n",
+            "PROCS OK: 1 process with UID = {} (postfix), command name 'qmgr' | procs=1;;1:1;0\n",
             postfix.uid
         ));
     plugin("check_proc_rs")
         .args(["-u", "root", "-C", "qmgr"])
         .assert()
         .code(0)
-        .stdout(predicate::str::starts_with("PROCS OK - 0 processes with "));
+        .stdout(predicate::str::starts_with("PROCS OK: 0 processes with "));
     assert_eq!(agrees_with_c(&["-u", "postfix", "-C", "qmgr"]), 1);
     assert_eq!(agrees_with_c(&["-u", "postfix", "-C", "master"]), 0);
     assert!(agrees_with_c(&["-u", "postfix"]) >= 2);

@@ -131,11 +131,14 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
+// C check_procs prints `PROCS OK: 3 processes ...`; output filters and its
+// own test suite match the colon.
 rsplugins::plugin_entry!(
     Args,
     SERVICE,
     check,
-    service = |args| Some(args.metric.name())
+    service = |args| Some(args.metric.name()),
+    first_line = rsplugins::output::FirstLine::Colon
 );
 
 /// Validates, acquires and evaluates.
@@ -282,7 +285,7 @@ pub fn evaluate(args: &Args, filter: &Filter, data: &ProcData) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rsplugins::output::render_text;
+    use rsplugins::output::{render_text_as, FirstLine};
     use rsplugins::runner::PluginArgs;
 
     const SYS: Sys = Sys {
@@ -363,7 +366,10 @@ mod tests {
         })
         .unwrap();
         let r = evaluate(&a, &f, &data());
-        (render_text(a.metric.name(), &r), r.state())
+        (
+            render_text_as(a.metric.name(), FirstLine::Colon, &r),
+            r.state(),
+        )
     }
 
     #[test]
@@ -371,11 +377,11 @@ mod tests {
         assert_eq!(
             run(&["-w", "250", "-c", "400"]),
             (
-                "PROCS OK - 9 processes | procs=9;250;400;0\n".into(),
+                "PROCS OK: 9 processes | procs=9;250;400;0\n".into(),
                 State::Ok
             )
         );
-        assert_eq!(run(&[]).0, "PROCS OK - 9 processes | procs=9;;;0\n");
+        assert_eq!(run(&[]).0, "PROCS OK: 9 processes | procs=9;;;0\n");
     }
 
     #[test]
@@ -383,21 +389,21 @@ mod tests {
         assert_eq!(
             run(&["-C", "sshd", "-c", "1:"]),
             (
-                "PROCS OK - 2 processes with command name 'sshd' | procs=2;;1:;0\n".into(),
+                "PROCS OK: 2 processes with command name 'sshd' | procs=2;;1:;0\n".into(),
                 State::Ok
             )
         );
         assert_eq!(
             run(&["-C", "systemd", "-c", "1:1"]),
             (
-                "PROCS OK - 1 process with command name 'systemd' | procs=1;;1:1;0\n".into(),
+                "PROCS OK: 1 process with command name 'systemd' | procs=1;;1:1;0\n".into(),
                 State::Ok
             )
         );
         assert_eq!(
             run(&["-C", "nosuchproc", "-c", "1:"]),
             (
-                "PROCS CRITICAL - 0 processes with command name 'nosuchproc' | procs=0;;1:;0\n"
+                "PROCS CRITICAL: 0 processes with command name 'nosuchproc' | procs=0;;1:;0\n"
                     .into(),
                 State::Critical
             )
@@ -409,7 +415,7 @@ mod tests {
         assert_eq!(
             run(&["-s", "Z", "-w", "0"]),
             (
-                "PROCS WARNING - 1 process with STATE = Z | procs=1;0;;0\n".into(),
+                "PROCS WARNING: 1 process with STATE = Z | procs=1;0;;0\n".into(),
                 State::Warning
             )
         );
@@ -421,30 +427,30 @@ mod tests {
         assert_eq!(
             run(&["-a", "-jar", "-u", "admin", "-w", "1"]),
             (
-                "PROCS WARNING - 2 processes with args '-jar', UID = 1000 (admin) | procs=2;1;;0\n"
+                "PROCS WARNING: 2 processes with args '-jar', UID = 1000 (admin) | procs=2;1;;0\n"
                     .into(),
                 State::Warning
             )
         );
         assert_eq!(
             run(&["-u", "admin", "--ereg-argument-array", "medium|big"]).0,
-            "PROCS OK - 2 processes with UID = 1000 (admin), regex args 'medium,big' | procs=2;;;0\n"
+            "PROCS OK: 2 processes with UID = 1000 (admin), regex args 'medium,big' | procs=2;;;0\n"
         );
         assert_eq!(
             run(&["-p", "100"]).0,
-            "PROCS OK - 1 process with PPID = 100 | procs=1;;;0\n"
+            "PROCS OK: 1 process with PPID = 100 | procs=1;;;0\n"
         );
         assert_eq!(
             run(&["-k", "-X", "sshd,java"]).0,
-            "PROCS OK - 3 processes with exclude progs 'sshd,java' | procs=3;;;0\n"
+            "PROCS OK: 3 processes with exclude progs 'sshd,java' | procs=3;;;0\n"
         );
         assert_eq!(
             run(&["--orphaned", "--older-than", "100"]).0,
-            "PROCS OK - 3 processes with orphaned (PPID = 1), ELAPSED >= 100 | procs=3;;;0\n"
+            "PROCS OK: 3 processes with orphaned (PPID = 1), ELAPSED >= 100 | procs=3;;;0\n"
         );
         assert_eq!(
             run(&["-r", "600000", "-z", "10240", "-P", "10"]).0,
-            "PROCS OK - 1 process with RSS >= 600000, VSZ >= 10240, PCPU >= 10.00 | procs=1;;;0\n"
+            "PROCS OK: 1 process with RSS >= 600000, VSZ >= 10240, PCPU >= 10.00 | procs=1;;;0\n"
         );
     }
 
@@ -453,7 +459,7 @@ mod tests {
         assert_eq!(
             run(&["--metric=RSS", "-w", "500000", "-c", "1000000"]),
             (
-                "RSS CRITICAL - 1 crit, 1 warn out of 9 processes | procs=9;;;0 procs_warn=1;;;0 procs_crit=1;;;0\n"
+                "RSS CRITICAL: 1 crit, 1 warn out of 9 processes | procs=9;;;0 procs_warn=1;;;0 procs_crit=1;;;0\n"
                     .into(),
                 State::Critical
             )
@@ -461,14 +467,14 @@ mod tests {
         assert_eq!(
             run(&["-m", "RSS", "-w", "700000", "-c", "2000000", "-C", "java"]),
             (
-                "RSS WARNING - 1 warn out of 2 processes with command name 'java' | procs=2;;;0 procs_warn=1;;;0 procs_crit=0;;;0\n"
+                "RSS WARNING: 1 warn out of 2 processes with command name 'java' | procs=2;;;0 procs_warn=1;;;0 procs_crit=0;;;0\n"
                     .into(),
                 State::Warning
             )
         );
         assert_eq!(
             run(&["-m", "vsz", "-w", "50000"]).0,
-            "VSZ OK - 9 processes | procs=9;;;0 procs_warn=0;;;0 procs_crit=0;;;0\n"
+            "VSZ OK: 9 processes | procs=9;;;0 procs_warn=0;;;0 procs_crit=0;;;0\n"
         );
     }
 
@@ -480,7 +486,7 @@ mod tests {
         );
         assert_eq!(
             run(&["-m", "ELAPSED", "-C", "sshd", "-w", "60"]).0,
-            "ELAPSED WARNING - 1 warn out of 2 processes with command name 'sshd' | procs=2;;;0 procs_warn=1;;;0 procs_crit=0;;;0\n"
+            "ELAPSED WARNING: 1 warn out of 2 processes with command name 'sshd' | procs=2;;;0 procs_warn=1;;;0 procs_crit=0;;;0\n"
         );
     }
 
@@ -488,14 +494,14 @@ mod tests {
     fn verbose_lists_matching_processes() {
         assert_eq!(
             run(&["-C", "sshd", "-v"]).0,
-            "PROCS OK - 2 processes with command name 'sshd' | procs=2;;;0\n    \
+            "PROCS OK: 2 processes with command name 'sshd' | procs=2;;;0\n    \
              PID S     ELAPSED COMMAND\n    \
              100 S    02:13:20 sshd: /usr/sbin/sshd -D\n    \
              101 S       00:30 sshd: admin [priv]\n"
         );
         assert_eq!(
             run(&["-m", "RSS", "-C", "java", "-w", "700000", "-v"]).0,
-            "RSS WARNING - 1 warn out of 2 processes with command name 'java' [java] | procs=2;;;0 procs_warn=1;;;0 procs_crit=0;;;0\n    \
+            "RSS WARNING: 1 warn out of 2 processes with command name 'java' [java] | procs=2;;;0 procs_warn=1;;;0 procs_crit=0;;;0\n    \
              PID S     ELAPSED        RSS STATE    COMMAND\n    \
              300 S    02:00:00    1200000 WARNING  /usr/bin/java -jar big.jar\n    \
              301 S       01:00     600000 OK       /usr/bin/java -jar medium.jar\n"
@@ -503,7 +509,7 @@ mod tests {
         // Nothing matching: no table.
         assert_eq!(
             run(&["-C", "x", "-v"]).0,
-            "PROCS OK - 0 processes with command name 'x' | procs=0;;;0\n"
+            "PROCS OK: 0 processes with command name 'x' | procs=0;;;0\n"
         );
     }
 
