@@ -221,6 +221,17 @@ fn golden(root: &Path, args: &[&str], code: i32, stdout: &str) {
 }
 
 #[test]
+fn check_procs_rs_is_the_same_plugin_under_c_s_name() {
+    let dir = fixture();
+    let root = format!("--proc-root={}", dir.path().display());
+    plugin("check_procs_rs")
+        .args([root.as_str(), "-C", "sshd", "-c", "1:"])
+        .assert()
+        .code(0)
+        .stdout("PROCS OK: 2 processes with command name 'sshd' | procs=2;;1:;0\n");
+}
+
+#[test]
 fn counts_like_c_check_procs() {
     let dir = fixture();
     let root = dir.path();
