@@ -8,9 +8,7 @@
 
 use std::time::Duration;
 
-use rsplugins::net::{printable, Limits, LineStream, NetError};
-use rsplugins::timeout::TimeoutSpec;
-use rsplugins::{CheckError, State};
+use rsplugins::net::{dialogue, printable, Failure, Limits, LineStream, NetError};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Most lines accepted before the identification (it must come soon).
@@ -24,8 +22,14 @@ pub const MAX_BYTES: usize = 8 * 1024;
 /// once, not at the time-out.
 pub const QUIET_AFTER_OTHER_LINE: Duration = Duration::from_secs(1);
 
-/// What `awaited` names in time-out messages.
+/// What failures to read name as awaited.
 const AWAITED: &str = "waiting for the SSH identification";
+
+/// How the step is named in protocol failures.
+const STEP: &str = "SSH identification";
+
+/// How much of a server's line a message shows.
+const SHOWN: usize = 200;
 
 /// Read limits of the exchange. RFC 4253 allows 255 bytes for the
 /// identification; other lines are tolerated up to 1 KB.
@@ -109,159 +113,89 @@ impl Identification {
     }
 }
 
-/// What the server sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exchange {
-    /// Its identification.
-    pub identification: Identification,
-    /// Lines before it.
-    pub preceding: Vec<String>,
-}
-
-/// Why no identification was obtained.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// Connecting, reading or a limit failed; `preceding` holds the other
-    /// lines received first.
-    Net {
-        error: NetError,
-        preceding: Vec<String>,
-    },
-    /// Lines arrived, none an identification, then the server went quiet.
-    NotSsh { preceding: Vec<String> },
-    /// More than [`MAX_LINES`] lines without an identification.
-    TooManyLines { preceding: Vec<String> },
-    /// A line starting with `SSH-` that does not parse.
-    Invalid { line: String, reason: String },
-}
-
-impl From<NetError> for Failure {
-    fn from(error: NetError) -> Self {
-        Failure::Net {
-            error,
-            preceding: Vec::new(),
-        }
-    }
-}
-
-fn first_line_of(preceding: &[String]) -> String {
-    printable(
-        preceding.first().map(String::as_bytes).unwrap_or_default(),
-        200,
-    )
-}
-
-impl Failure {
-    /// The one-line reason.
-    pub fn message(&self) -> String {
-        match self {
-            Failure::Net { error, preceding } => {
-                let mut text = error.to_string();
-                match error {
-                    NetError::Timeout { .. } => {}
-                    NetError::Closed { .. }
-                    | NetError::LineTooLong { .. }
-                    | NetError::TooMuchData { .. }
-                    | NetError::Io { .. } => text = error.describe(AWAITED),
-                    _ => {}
-                }
-                if !preceding.is_empty() {
-                    text.push_str(&format!(
-                        "; the server sent '{}' instead",
-                        first_line_of(preceding)
-                    ));
-                }
-                text
-            }
-            Failure::NotSsh { preceding } => format!(
-                "no SSH identification: the server sent '{}'",
-                first_line_of(preceding)
-            ),
-            Failure::TooManyLines { preceding } => format!(
-                "no SSH identification in the first {MAX_LINES} lines (first: '{}')",
-                first_line_of(preceding)
-            ),
-            Failure::Invalid { line, reason } => format!(
-                "invalid SSH identification '{}': {reason}",
-                printable(line.as_bytes(), 200)
-            ),
-        }
-    }
-
-    /// The check error: a connection failure by the library's one policy
-    /// ([`NetError::state`]), a wrong identification CRITICAL.
-    pub fn into_check_error(self, timeout: &TimeoutSpec) -> CheckError {
-        let state = match &self {
-            Failure::Net { error, .. } => error.state(timeout, State::Critical),
-            _ => State::Critical,
-        };
-        CheckError::new(state, self.message())
-    }
-}
-
-/// Reads lines until the identification, within the limits.
-pub async fn read_identification<S>(lines: &mut LineStream<S>) -> Result<Exchange, Failure>
+/// Reads lines until the identification, within the limits. A server that
+/// is not SSH, sends too many other lines or an identification that does
+/// not parse ends it with the one [`Failure`].
+pub async fn read_identification<S>(lines: &mut LineStream<S>) -> Result<Identification, Failure>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut preceding: Vec<String> = Vec::new();
     loop {
-        let read = lines.read_line(AWAITED);
+        let read = dialogue::read_line(lines, AWAITED);
         let line = if preceding.is_empty() {
             read.await
         } else {
             match tokio::time::timeout(QUIET_AFTER_OTHER_LINE, read).await {
                 Ok(line) => line,
-                Err(_) => return Err(Failure::NotSsh { preceding }),
+                Err(_) => return Err(not_ssh(&preceding)),
             }
         };
         let line = match line {
             Ok(line) => line,
-            Err(NetError::Closed { partial, .. })
-                if partial.is_empty() && !preceding.is_empty() =>
-            {
-                return Err(Failure::NotSsh { preceding })
-            }
-            Err(error) => return Err(Failure::Net { error, preceding }),
+            // Other lines, then a clean close: a server that is not SSH.
+            Err(Failure::Net {
+                error: NetError::Closed { partial, .. },
+                ..
+            }) if partial.is_empty() && !preceding.is_empty() => return Err(not_ssh(&preceding)),
+            Err(failure) => return Err(failure),
         };
         if line.starts_with("SSH-") {
-            return match Identification::parse(&line) {
-                Ok(identification) => Ok(Exchange {
-                    identification,
-                    preceding,
-                }),
-                Err(reason) => Err(Failure::Invalid { line, reason }),
-            };
+            return Identification::parse(&line).map_err(|reason| Failure::Protocol {
+                step: STEP.to_string(),
+                what: format!("{reason} in '{}'", printable(line.as_bytes(), SHOWN)),
+            });
         }
         preceding.push(line);
         if preceding.len() >= MAX_LINES {
-            return Err(Failure::TooManyLines { preceding });
+            return Err(Failure::Protocol {
+                step: STEP.to_string(),
+                what: format!(
+                    "none in the first {MAX_LINES} lines (first: '{}')",
+                    first_of(&preceding)
+                ),
+            });
         }
     }
 }
 
+fn first_of(preceding: &[String]) -> String {
+    printable(
+        preceding.first().map(String::as_bytes).unwrap_or_default(),
+        SHOWN,
+    )
+}
+
+/// Lines arrived, none an identification, then the server went quiet or left.
+fn not_ssh(preceding: &[String]) -> Failure {
+    Failure::Greeting {
+        reply: first_of(preceding),
+        refused: false,
+        expected: "an SSH identification",
+        // SSH has no way to refuse in its identification.
+        refusal: "",
+    }
+}
+
 /// Reads the server's identification, sends ours and closes the write side.
-pub async fn exchange<S>(lines: &mut LineStream<S>) -> Result<Exchange, Failure>
+pub async fn exchange<S>(lines: &mut LineStream<S>) -> Result<Identification, Failure>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let exchange = read_identification(lines).await?;
+    let identification = read_identification(lines).await?;
     // A server that already left does not change what it told us (C sends
     // without waiting too).
-    let _ = lines
-        .write_all(
-            client_identification().as_bytes(),
-            "sending our identification",
-        )
-        .await;
+    let _ = dialogue::send(lines, &client_identification(), "our identification").await;
     lines.shutdown().await;
-    Ok(exchange)
+    Ok(identification)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use rsplugins::net::Deadline;
+    use rsplugins::timeout::TimeoutSpec;
+    use rsplugins::State;
     use tokio_test::io::Builder;
 
     fn rt() -> tokio::runtime::Runtime {
@@ -309,6 +243,17 @@ mod tests {
         assert!(Identification::parse("HTTP/1.1 400").is_err());
     }
 
+    /// The message and state of a failure, as the check reports it.
+    fn reported(failure: Failure, timeout: &str) -> (String, State) {
+        let spec: TimeoutSpec = timeout.parse().unwrap();
+        let e = failure.into_check_error(&spec, State::Critical, false);
+        (e.message, e.state)
+    }
+
+    async fn failure_after(script: tokio_test::io::Mock) -> Failure {
+        read_identification(&mut stream(script)).await.unwrap_err()
+    }
+
     #[test]
     fn reads_past_other_lines_and_answers() {
         rt().block_on(async {
@@ -318,9 +263,18 @@ mod tests {
                 .write(client_identification().as_bytes())
                 .build();
             let mut s = stream(mock);
-            let ex = exchange(&mut s).await.unwrap();
-            assert_eq!(ex.preceding, vec!["Welcome", "authorised use only"]);
-            assert_eq!(ex.identification.server(), "OpenSSH_9.2p1 Debian-2");
+            let id = exchange(&mut s).await.unwrap();
+            assert_eq!(id.server(), "OpenSSH_9.2p1 Debian-2");
+            // What -v shows: the dialogue, the binary key exchange left unread.
+            assert_eq!(
+                s.transcript().lines(),
+                [
+                    "< Welcome",
+                    "< authorised use only",
+                    "< SSH-2.0-OpenSSH_9.2p1 Debian-2",
+                    &format!("> {}", client_identification().trim_end()),
+                ]
+            );
         });
     }
 
@@ -344,8 +298,11 @@ mod tests {
             let err = read_identification(&mut stream(mock)).await.unwrap_err();
             assert!(started.elapsed() < Duration::from_secs(3));
             assert_eq!(
-                err.message(),
-                "no SSH identification: the server sent '220 mail ESMTP'"
+                reported(err, "10"),
+                (
+                    "not an SSH identification: 220 mail ESMTP".to_string(),
+                    State::Critical
+                )
             );
             drop(peer);
         });
@@ -354,23 +311,22 @@ mod tests {
     #[test]
     fn closed_cases() {
         rt().block_on(async {
-            let err = read_identification(&mut stream(Builder::new().build()))
-                .await
-                .unwrap_err();
             assert_eq!(
-                err.message(),
-                "connection closed by the server while waiting for the SSH identification"
+                reported(failure_after(Builder::new().build()).await, "10"),
+                (
+                    "connection closed by the server while waiting for the SSH identification"
+                        .to_string(),
+                    State::Critical
+                )
             );
-            let mock = Builder::new().read(b"garbage\r\n").build();
-            let err = read_identification(&mut stream(mock)).await.unwrap_err();
+            let err = failure_after(Builder::new().read(b"garbage\r\n").build()).await;
             assert_eq!(
-                err.message(),
-                "no SSH identification: the server sent 'garbage'"
+                reported(err, "10").0,
+                "not an SSH identification: garbage"
             );
-            let mock = Builder::new().read(b"SSH-2.0-Open").build();
-            let err = read_identification(&mut stream(mock)).await.unwrap_err();
+            let err = failure_after(Builder::new().read(b"SSH-2.0-Open").build()).await;
             assert_eq!(
-                err.message(),
+                reported(err, "10").0,
                 "connection closed by the server after 'SSH-2.0-Open' while waiting for the SSH identification"
             );
         });
@@ -383,14 +339,24 @@ mod tests {
             let err = read_identification(&mut stream(std::io::Cursor::new(many)))
                 .await
                 .unwrap_err();
-            assert!(matches!(err, Failure::TooManyLines { .. }), "{err:?}");
+            assert_eq!(
+                reported(err, "10"),
+                (
+                    "SSH identification: none in the first 20 lines (first: 'noise')".to_string(),
+                    State::Critical
+                )
+            );
             let long = vec![b'x'; 64 * 1024];
             let err = read_identification(&mut stream(std::io::Cursor::new(long)))
                 .await
                 .unwrap_err();
             assert_eq!(
-                err.message(),
-                "server sent a line longer than 1024 bytes while waiting for the SSH identification"
+                reported(err, "10"),
+                (
+                    "server sent a line longer than 1024 bytes while waiting for the SSH identification"
+                        .to_string(),
+                    State::Critical
+                )
             );
         });
     }
@@ -398,20 +364,21 @@ mod tests {
     #[test]
     fn invalid_identification_and_timeout_states() {
         rt().block_on(async {
-            let mock = Builder::new().read(b"SSH-foo\r\n").build();
-            let err = read_identification(&mut stream(mock)).await.unwrap_err();
+            let err = failure_after(Builder::new().read(b"SSH-foo\r\n").build()).await;
             assert_eq!(
-                err.message(),
-                "invalid SSH identification 'SSH-foo': no software version"
+                reported(err, "2:unknown"),
+                (
+                    "SSH identification: no software version in 'SSH-foo'".to_string(),
+                    State::Critical
+                )
             );
-            let spec: TimeoutSpec = "2:unknown".parse().unwrap();
-            assert_eq!(err.into_check_error(&spec).state, State::Critical);
-            let timeout = Failure::from(NetError::timeout(AWAITED, Duration::from_secs(2)));
-            let e = timeout.into_check_error(&spec);
-            assert_eq!(e.state, State::Unknown);
+            let timeout = Failure::net(NetError::timeout(AWAITED, Duration::from_secs(2)), AWAITED);
             assert_eq!(
-                e.message,
-                "timed out after 2 seconds waiting for the SSH identification"
+                reported(timeout, "2:unknown"),
+                (
+                    "timed out after 2 seconds waiting for the SSH identification".to_string(),
+                    State::Unknown
+                )
             );
         });
     }

@@ -5,15 +5,13 @@
 
 pub mod ident;
 
-use std::time::{Duration, Instant};
-
 use clap::Parser;
 use rsplugins::net::runtime::block_on;
-use rsplugins::net::{connect, AddressFamily, Deadline, LineStream, Stream};
+use rsplugins::net::{AddressFamily, Deadline, Failure, Session, SessionFacts};
 use rsplugins::options::{CommonArgs, ThresholdArgs};
 use rsplugins::{CheckError, CheckResult, Perfdata, State};
 
-use ident::{Exchange, Failure};
+use ident::Identification;
 
 /// Service name on the first output line.
 pub const SERVICE: &str = "SSH";
@@ -109,87 +107,106 @@ pub fn target(args: &Args) -> Result<(String, u16), CheckError> {
     Ok((host, port))
 }
 
-/// Connects, reads the identification, answers and evaluates.
+/// What the server told: plain facts, judged by [`evaluate`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    /// Its identification.
+    pub identification: Identification,
+    /// Peer, timings and the dialogue (the lines before the identification
+    /// are in its transcript).
+    pub session: SessionFacts,
+}
+
+/// Connects, reads the identification, sends ours and closes.
+pub async fn acquire(
+    host: &str,
+    port: u16,
+    family: AddressFamily,
+    deadline: Deadline,
+) -> Result<Facts, Failure> {
+    let mut session = Session::connect(host, port, family, ident::limits(), deadline).await?;
+    let identification = ident::exchange(&mut session.lines).await?;
+    // Timed like C: until our identification is sent.
+    let elapsed = session.started.elapsed();
+    Ok(Facts {
+        identification,
+        session: session.facts(elapsed),
+    })
+}
+
+/// Connects, reads the identification, answers and evaluates; a failure by
+/// the one failure policy (a refusal CRITICAL: check_ssh has no `-r` state).
 pub fn check(args: Args) -> Result<CheckResult, CheckError> {
     let (host, port) = target(&args)?;
     let timeout = args.common.timeout;
     let deadline = Deadline::from_timeout(&timeout);
     let family = AddressFamily::from_flags(args.use_ipv4, args.use_ipv6);
-    let outcome = block_on(async {
-        let start = Instant::now();
-        let connected = connect(&host, port, family, &deadline).await?;
-        let mut lines = LineStream::new(Stream::Plain(connected.stream), ident::limits(), deadline);
-        // Timed like C: until our identification is sent.
-        let exchange = ident::exchange(&mut lines).await?;
-        let elapsed = start.elapsed();
-        Ok::<_, Failure>((exchange, elapsed))
-    })?;
-    match outcome {
-        Ok((exchange, elapsed)) => Ok(evaluate(&args, &exchange, elapsed)),
-        Err(failure) => Err(failure.into_check_error(&timeout)),
+    match block_on(acquire(&host, port, family, deadline))? {
+        Ok(facts) => Ok(evaluate(&args, &facts)),
+        Err(failure) => Err(failure.into_check_error(&timeout, State::Critical, false)),
     }
 }
 
-/// Turns the identification into a result, in C check_ssh's words:
-/// `OpenSSH_9.2p1 Debian-2+deb12u10 (protocol 2.0)`.
-pub fn evaluate(args: &Args, exchange: &Exchange, elapsed: Duration) -> CheckResult {
-    let id = &exchange.identification;
-    let thresholds = args.thresholds.thresholds();
-    let seconds = elapsed.as_secs_f64();
-    let mut state = thresholds.evaluate(seconds);
-    let mut summary = format!("{} (protocol {})", id.server(), id.protocol);
+/// Judges the identification in C check_ssh's words,
+/// `OpenSSH_9.2p1 Debian-2+deb12u10 (protocol 2.0)` with C's mismatch
+/// wording after it, and the response time (named only when it is not
+/// OK), folded by [`CheckResult::of_parts`]. `-v` shows the dialogue.
+pub fn evaluate(args: &Args, facts: &Facts) -> CheckResult {
+    let id = &facts.identification;
+    let mut identification = CheckResult::with_state(
+        State::Ok,
+        format!("{} (protocol {})", id.server(), id.protocol),
+    );
+    let mut mismatch = |text: String| {
+        identification.summary.push_str(&text);
+        identification.set_state(State::Critical);
+    };
     if let Some(expected) = &args.remote_version {
         if !id.version_matches(expected) {
-            state = State::Critical;
-            summary.push_str(&format!(" version mismatch, expected '{expected}'"));
+            mismatch(format!(" version mismatch, expected '{expected}'"));
         }
     }
     match &args.remote_protocol {
         Some(expected) if *expected != id.protocol => {
-            state = State::Critical;
-            summary.push_str(&format!(
-                " protocol version mismatch, expected '{expected}'"
-            ));
+            mismatch(format!(" protocol version mismatch, expected '{expected}'"));
         }
         Some(_) => {}
         None if !id.speaks_ssh2() => {
-            state = State::Critical;
-            summary.push_str(": the server does not speak SSH-2 (protocol 2.0)");
+            mismatch(": the server does not speak SSH-2 (protocol 2.0)".to_string());
         }
         None => {}
     }
-    if thresholds.evaluate(seconds) != State::Ok {
-        summary.push_str(&format!(", {seconds:.3} s response time"));
-    }
-    let mut result = CheckResult::with_state(state, summary);
-    if args.common.verbosity() > 0 {
-        for line in &exchange.preceding {
-            result.detail(format!(
-                "before the identification: {}",
-                rsplugins::net::printable(line.as_bytes(), 200)
-            ));
-        }
-        result.detail(format!(
-            "identification: {}",
-            rsplugins::net::printable(id.line.as_bytes(), 300)
-        ));
-        result.detail(format!(
-            "sent: {}",
-            ident::client_identification().trim_end()
-        ));
-    }
-    result.perf(
+    let thresholds = args.thresholds.thresholds();
+    let elapsed = facts.session.elapsed;
+    let seconds = elapsed.as_secs_f64();
+    let time_state = thresholds.evaluate(seconds);
+    // C's line has no response time: it is named only when it counts.
+    let mut time = CheckResult::with_state(
+        time_state,
+        if time_state == State::Ok {
+            String::new()
+        } else {
+            format!("{seconds:.3} s response time")
+        },
+    );
+    // C's perfdata: the time alone, up to the -t budget.
+    time.perf(
         Perfdata::seconds("time", elapsed)
             .thresholds(&thresholds)
             .max(args.common.timeout.seconds),
     );
+    let mut result = CheckResult::of_parts(vec![identification, time]);
+    if args.common.verbosity() > 0 {
+        result.details = facts.session.transcript.lines();
+    }
     result
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ident::Identification;
+    use rsplugins::net::Transcript;
+    use std::time::Duration;
 
     fn args(extra: &[&str]) -> Args {
         let mut argv = vec!["check_ssh_rs"];
@@ -197,32 +214,36 @@ mod tests {
         Args::try_parse_from(argv).unwrap()
     }
 
-    fn exchange(line: &str) -> Exchange {
-        Exchange {
+    fn facts(line: &str) -> Facts {
+        Facts {
             identification: Identification::parse(line).unwrap(),
-            preceding: vec![],
+            session: SessionFacts {
+                host: "x".into(),
+                target: "127.0.0.1 port 22".into(),
+                connect_time: Duration::from_millis(1),
+                elapsed: Duration::from_millis(11),
+                ..SessionFacts::default()
+            },
         }
     }
 
+    /// The state and the whole text output.
     fn text(args: &Args, line: &str) -> (State, String) {
-        let r = evaluate(args, &exchange(line), Duration::from_millis(11));
-        (
-            r.state(),
-            rsplugins::output::render_text(SERVICE, &r)
-                .trim_end()
-                .to_string(),
-        )
+        let r = evaluate(args, &facts(line));
+        (r.state(), rsplugins::output::render_text(SERVICE, &r))
     }
 
     const OPENSSH: &str = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10";
 
     #[test]
     fn c_output_form() {
-        let (state, out) = text(&args(&["-H", "x"]), OPENSSH);
-        assert_eq!(state, State::Ok);
         assert_eq!(
-            out,
-            "SSH OK - OpenSSH_9.2p1 Debian-2+deb12u10 (protocol 2.0) | time=0.011s;;;0;10"
+            text(&args(&["-H", "x"]), OPENSSH),
+            (
+                State::Ok,
+                "SSH OK - OpenSSH_9.2p1 Debian-2+deb12u10 (protocol 2.0) | time=0.011s;;;0;10\n"
+                    .to_string()
+            )
         );
     }
 
@@ -232,20 +253,44 @@ mod tests {
         for r in ok {
             assert_eq!(text(&args(&["-H", "x", "-r", r]), OPENSSH).0, State::Ok);
         }
-        let (state, out) = text(&args(&["-H", "x", "-r", "OpenSSH_8.4p1"]), OPENSSH);
-        assert_eq!(state, State::Critical);
-        assert!(out.starts_with("SSH CRITICAL - OpenSSH_9.2p1 Debian-2+deb12u10 (protocol 2.0) version mismatch, expected 'OpenSSH_8.4p1' | time="), "{out}");
+        assert_eq!(
+            text(&args(&["-H", "x", "-r", "OpenSSH_8.4p1"]), OPENSSH),
+            (
+                State::Critical,
+                "SSH CRITICAL - OpenSSH_9.2p1 Debian-2+deb12u10 (protocol 2.0) version mismatch, \
+                 expected 'OpenSSH_8.4p1' | time=0.011s;;;0;10\n"
+                    .to_string()
+            )
+        );
         assert_eq!(text(&args(&["-H", "x", "-P", "2.0"]), OPENSSH).0, State::Ok);
-        let (state, out) = text(&args(&["-H", "x", "-P", "1.99"]), OPENSSH);
-        assert_eq!(state, State::Critical);
-        assert!(out.contains("(protocol 2.0) protocol version mismatch, expected '1.99'"));
+        assert_eq!(
+            text(&args(&["-H", "x", "-P", "1.99"]), OPENSSH),
+            (
+                State::Critical,
+                "SSH CRITICAL - OpenSSH_9.2p1 Debian-2+deb12u10 (protocol 2.0) protocol version \
+                 mismatch, expected '1.99' | time=0.011s;;;0;10\n"
+                    .to_string()
+            )
+        );
+        // Both wrong: both named, in C's order.
+        assert_eq!(
+            text(&args(&["-H", "x", "-r", "a", "-P", "1.99"]), OPENSSH).1,
+            "SSH CRITICAL - OpenSSH_9.2p1 Debian-2+deb12u10 (protocol 2.0) version mismatch, \
+             expected 'a' protocol version mismatch, expected '1.99' | time=0.011s;;;0;10\n"
+        );
     }
 
     #[test]
     fn ssh1_only_is_critical_unless_expected() {
-        let (state, out) = text(&args(&["-H", "x"]), "SSH-1.5-old");
-        assert_eq!(state, State::Critical);
-        assert!(out.contains("old (protocol 1.5): the server does not speak SSH-2"));
+        assert_eq!(
+            text(&args(&["-H", "x"]), "SSH-1.5-old"),
+            (
+                State::Critical,
+                "SSH CRITICAL - old (protocol 1.5): the server does not speak SSH-2 (protocol 2.0) \
+                 | time=0.011s;;;0;10\n"
+                    .to_string()
+            )
+        );
         assert_eq!(
             text(&args(&["-H", "x", "-P", "1.5"]), "SSH-1.5-old").0,
             State::Ok
@@ -255,24 +300,44 @@ mod tests {
 
     #[test]
     fn response_time_thresholds() {
-        let (state, out) = text(&args(&["-H", "x", "-w", "0.005", "-t", "5"]), OPENSSH);
-        assert_eq!(state, State::Warning);
-        assert!(out.contains(", 0.011 s response time | time=0.011s;0.005;;0;5"));
+        assert_eq!(
+            text(&args(&["-H", "x", "-w", "0.005", "-t", "5"]), OPENSSH),
+            (
+                State::Warning,
+                "SSH WARNING - 0.011 s response time, OpenSSH_9.2p1 Debian-2+deb12u10 (protocol \
+                 2.0) | time=0.011s;0.005;;0;5\n"
+                    .to_string()
+            )
+        );
+        // A mismatch and a slow answer: both named, in order.
+        assert_eq!(
+            text(&args(&["-H", "x", "-c", "0.005", "-P", "1.99"]), OPENSSH),
+            (
+                State::Critical,
+                "SSH CRITICAL - OpenSSH_9.2p1 Debian-2+deb12u10 (protocol 2.0) protocol version \
+                 mismatch, expected '1.99', 0.011 s response time | time=0.011s;;0.005;0;10\n"
+                    .to_string()
+            )
+        );
     }
 
     #[test]
-    fn verbose_details() {
-        let r = evaluate(
-            &args(&["-H", "x", "-v"]),
-            &Exchange {
-                identification: Identification::parse(OPENSSH).unwrap(),
-                preceding: vec!["hello".into()],
-            },
-            Duration::from_millis(1),
+    fn verbose_shows_the_dialogue() {
+        let mut f = facts(OPENSSH);
+        let mut transcript = Transcript::default();
+        transcript.received("hello");
+        transcript.received(OPENSSH);
+        transcript.sent("SSH-2.0-check_ssh_rs_0\r\n");
+        f.session.transcript = transcript;
+        assert_eq!(
+            evaluate(&args(&["-H", "x", "-v"]), &f).details,
+            [
+                "< hello",
+                &format!("< {OPENSSH}"),
+                "> SSH-2.0-check_ssh_rs_0"
+            ]
         );
-        assert_eq!(r.details[0], "before the identification: hello");
-        assert_eq!(r.details[1], format!("identification: {OPENSSH}"));
-        assert!(r.details[2].starts_with("sent: SSH-2.0-check_ssh_rs_"));
+        assert!(evaluate(&args(&["-H", "x"]), &f).details.is_empty());
     }
 
     #[test]
