@@ -1,20 +1,34 @@
-//! The SMTP/LMTP steps, written against any stream so they are tested on
-//! scripted dialogues and run unchanged over TLS.
+//! The SMTP/LMTP steps the library's dialogue does not have (EHLO with its
+//! HELO fallback, AUTH, the test message), written against any stream so
+//! they are tested on scripted dialogues and run unchanged over TLS. They
+//! return the server's reply whatever it is: judging it is `evaluate`'s.
 
-use rsplugins::net::{LineStream, NetError, Reply};
+use rsplugins::net::{Failure, LineStream, Reply};
 use rsplugins::secret::{self, base64};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-/// Which greeting command was accepted.
+/// The greeting command sent and the server's reply to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hello {
-    /// `EHLO`, `HELO` or `LHLO`.
+    /// `EHLO`, `HELO` or `LHLO`: the last one sent.
     pub verb: &'static str,
-    /// The final reply.
+    /// The name greeted with.
+    pub name: String,
+    /// The reply to it.
     pub reply: Reply,
 }
 
 impl Hello {
+    /// Whether the server accepted it (250).
+    pub fn accepted(&self) -> bool {
+        self.reply.code == 250
+    }
+
+    /// The command as sent: `EHLO probe.test`.
+    pub fn command(&self) -> String {
+        format!("{} {}", self.verb, self.name)
+    }
+
     /// Whether the server announced `keyword` (EHLO keywords, case-insensitive).
     pub fn offers(&self, keyword: &str) -> bool {
         self.reply.texts().iter().skip(1).any(|t| {
@@ -42,81 +56,41 @@ impl Hello {
     }
 }
 
-/// A step the server answered, and whether the answer was the expected one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    /// What was sent, printable (secrets masked).
-    pub sent: String,
-    /// The reply.
-    pub reply: Reply,
-    /// Whether the reply code was expected.
-    pub ok: bool,
+/// Sends `line` and reads its numeric reply, whatever the code; only a
+/// broken connection fails.
+pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &mut LineStream<S>,
+    line: &str,
+    name: &str,
+) -> Result<Reply, Failure> {
+    let during = format!("waiting for the reply to {name}");
+    s.command(line, &during)
+        .await
+        .map_err(|e| Failure::net(e, &during))
 }
 
-/// EHLO, falling back to HELO when EHLO is refused; LHLO for LMTP.
+/// EHLO, falling back to HELO when EHLO is refused (not when the server
+/// said goodbye, 421); LHLO for LMTP. The last command's reply, accepted or not.
 pub async fn hello<S: AsyncRead + AsyncWrite + Unpin>(
     s: &mut LineStream<S>,
     fqdn: &str,
     lmtp: bool,
-) -> Result<Result<Hello, Answer>, NetError> {
-    if lmtp {
-        let reply = s
-            .command(&format!("LHLO {fqdn}"), "waiting for the LHLO reply")
-            .await?;
-        return Ok(if reply.code == 250 {
-            Ok(Hello {
-                verb: "LHLO",
-                reply,
-            })
-        } else {
-            Err(Answer {
-                sent: format!("LHLO {fqdn}"),
-                reply,
-                ok: false,
-            })
-        });
-    }
-    let reply = s
-        .command(&format!("EHLO {fqdn}"), "waiting for the EHLO reply")
-        .await?;
-    if reply.code == 250 {
-        return Ok(Ok(Hello {
-            verb: "EHLO",
-            reply,
-        }));
-    }
-    let reply = s
-        .command(&format!("HELO {fqdn}"), "waiting for the HELO reply")
-        .await?;
-    Ok(if reply.code == 250 {
-        Ok(Hello {
-            verb: "HELO",
-            reply,
-        })
-    } else {
-        Err(Answer {
-            sent: format!("HELO {fqdn}"),
-            reply,
-            ok: false,
-        })
-    })
-}
-
-/// Sends a command and checks the reply code against `expect`.
-pub async fn step<S: AsyncRead + AsyncWrite + Unpin>(
-    s: &mut LineStream<S>,
-    line: &str,
-    expect: &[u16],
-) -> Result<Answer, NetError> {
-    let verb = line.split_whitespace().next().unwrap_or(line);
-    let reply = s
-        .command(line, &format!("waiting for the reply to {verb}"))
-        .await?;
-    Ok(Answer {
-        sent: line.to_string(),
-        ok: expect.contains(&reply.code),
+) -> Result<Hello, Failure> {
+    let greet = |verb: &'static str, reply: Reply| Hello {
+        verb,
+        name: fqdn.to_string(),
         reply,
-    })
+    };
+    if lmtp {
+        let reply = exchange(s, &format!("LHLO {fqdn}"), "LHLO").await?;
+        return Ok(greet("LHLO", reply));
+    }
+    let reply = exchange(s, &format!("EHLO {fqdn}"), "EHLO").await?;
+    if reply.code == 250 || reply.code == 421 {
+        return Ok(greet("EHLO", reply));
+    }
+    let reply = exchange(s, &format!("HELO {fqdn}"), "HELO").await?;
+    Ok(greet("HELO", reply))
 }
 
 /// SMTP AUTH mechanisms supported.
@@ -152,41 +126,34 @@ impl AuthMechanism {
     }
 }
 
-/// Authenticates; `ok` when the server answered 235.
+/// Authenticates and returns the server's last reply (235 when accepted).
+/// The password crosses only as registered secrets, so no transcript or
+/// output shows it, even when the server echoes it.
 pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     s: &mut LineStream<S>,
     mechanism: AuthMechanism,
     user: &str,
     password: &str,
-) -> Result<Answer, NetError> {
-    let during = "waiting for the AUTH reply";
-    let sent = format!("AUTH {} ********", mechanism.name());
-    let reply = match mechanism {
+) -> Result<Reply, Failure> {
+    match mechanism {
         AuthMechanism::Plain => {
             let token = base64(format!("\0{user}\0{password}").as_bytes());
             // A server that echoes the payload must not print the password.
             secret::register_form(&token);
-            s.command(&format!("AUTH PLAIN {token}"), during).await?
+            exchange(s, &format!("AUTH PLAIN {token}"), "AUTH").await
         }
         AuthMechanism::Login => {
-            let first = s.command("AUTH LOGIN", during).await?;
+            let first = exchange(s, "AUTH LOGIN", "AUTH").await?;
             if first.code != 334 {
-                first
-            } else {
-                let second = s.command(&base64(user.as_bytes()), during).await?;
-                if second.code != 334 {
-                    second
-                } else {
-                    s.command(&base64(password.as_bytes()), during).await?
-                }
+                return Ok(first);
             }
+            let second = exchange(s, &base64(user.as_bytes()), "AUTH").await?;
+            if second.code != 334 {
+                return Ok(second);
+            }
+            exchange(s, &base64(password.as_bytes()), "AUTH").await
         }
-    };
-    Ok(Answer {
-        sent,
-        ok: reply.code == 235,
-        reply,
-    })
+    }
 }
 
 /// The small test message sent by `--send-mail`, dot-stuffed and terminated.
@@ -250,11 +217,10 @@ mod tests {
                 .write(b"EHLO me.example\r\n")
                 .read(b"250-mx\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
                 .build();
-            let h = hello(&mut lines(mock), "me.example", false)
-                .await
-                .unwrap()
-                .unwrap();
+            let h = hello(&mut lines(mock), "me.example", false).await.unwrap();
             assert_eq!(h.verb, "EHLO");
+            assert!(h.accepted());
+            assert_eq!(h.command(), "EHLO me.example");
             assert!(h.offers("starttls"));
             assert!(!h.offers("mx"));
             assert_eq!(h.auth_mechanisms(), vec!["PLAIN", "LOGIN"]);
@@ -270,14 +236,31 @@ mod tests {
                 .write(b"HELO me\r\n")
                 .read(b"250 old.mx\r\n")
                 .build();
-            let h = hello(&mut lines(mock), "me", false).await.unwrap().unwrap();
+            let h = hello(&mut lines(mock), "me", false).await.unwrap();
             assert_eq!(h.verb, "HELO");
+            assert!(h.accepted());
             let mock = Builder::new()
                 .write(b"LHLO me\r\n")
                 .read(b"250-lmtp\r\n250 PIPELINING\r\n")
                 .build();
-            let h = hello(&mut lines(mock), "me", true).await.unwrap().unwrap();
+            let h = hello(&mut lines(mock), "me", true).await.unwrap();
             assert_eq!(h.verb, "LHLO");
+            // A refused HELO is a reply, judged later.
+            let mock = Builder::new()
+                .write(b"EHLO me\r\n")
+                .read(b"502 no\r\n")
+                .write(b"HELO me\r\n")
+                .read(b"501 not you\r\n")
+                .build();
+            let h = hello(&mut lines(mock), "me", false).await.unwrap();
+            assert_eq!((h.verb, h.reply.code, h.accepted()), ("HELO", 501, false));
+            // A server saying goodbye gets no HELO.
+            let mock = Builder::new()
+                .write(b"EHLO me\r\n")
+                .read(b"421 closing\r\n")
+                .build();
+            let h = hello(&mut lines(mock), "me", false).await.unwrap();
+            assert_eq!((h.verb, h.reply.code), ("EHLO", 421));
         });
     }
 
@@ -288,11 +271,12 @@ mod tests {
                 .write(b"AUTH PLAIN AHVzZXIAcGFzcw==\r\n")
                 .read(b"235 2.7.0 Authentication successful\r\n")
                 .build();
-            let a = authenticate(&mut lines(mock), AuthMechanism::Plain, "user", "pass")
+            let mut s = lines(mock);
+            let r = authenticate(&mut s, AuthMechanism::Plain, "user", "pass")
                 .await
                 .unwrap();
-            assert!(a.ok);
-            assert_eq!(a.sent, "AUTH PLAIN ********");
+            assert_eq!(r.code, 235);
+            assert_eq!(s.transcript().lines()[0], "> AUTH PLAIN ********");
             let mock = Builder::new()
                 .write(b"AUTH LOGIN\r\n")
                 .read(b"334 VXNlcm5hbWU6\r\n")
@@ -301,25 +285,25 @@ mod tests {
                 .write(b"cGFzcw==\r\n")
                 .read(b"535 5.7.8 Error: authentication failed\r\n")
                 .build();
-            let a = authenticate(&mut lines(mock), AuthMechanism::Login, "user", "pass")
+            let r = authenticate(&mut lines(mock), AuthMechanism::Login, "user", "pass")
                 .await
                 .unwrap();
-            assert!(!a.ok);
-            assert_eq!(a.reply.code, 535);
+            assert_eq!(r.code, 535);
         });
     }
 
     #[test]
-    fn step_checks_codes() {
+    fn a_broken_connection_names_what_was_awaited() {
         rt().block_on(async {
             let mock = Builder::new()
-                .write(b"RCPT TO:<a@b>\r\n")
-                .read(b"550 5.1.1 <a@b>: Recipient address rejected\r\n")
+                .write(b"EHLO me\r\n")
+                .read(b"250-mx\r\n250-PIPE")
                 .build();
-            let a = step(&mut lines(mock), "RCPT TO:<a@b>", &[250, 251])
-                .await
-                .unwrap();
-            assert!(!a.ok);
+            let f = hello(&mut lines(mock), "me", false).await.unwrap_err();
+            assert_eq!(
+                f.message(false),
+                "connection closed by the server after '250-PIPE' while waiting for the reply to EHLO"
+            );
         });
     }
 
