@@ -157,6 +157,7 @@ const OLD_SPELLINGS: [(&str, &str); 3] = [("-to", "-t"), ("-wt", "-w"), ("-ct", 
 /// `'$ARG1$'`, an empty word when ARG1 is not set, which C ignores). An
 /// option's value is never touched: `-P -to` keeps its password.
 pub fn normalize(command: &Command, argv: Vec<String>) -> Vec<String> {
+    let argv = host_from_position(command, argv);
     let needed = |argv: &[String]| {
         argv.iter()
             .skip(1)
@@ -185,6 +186,28 @@ pub fn normalize(command: &Command, argv: Vec<String>) -> Vec<String> {
         i += 1;
         keep
     });
+    argv
+}
+
+/// C's check_tcp family takes the host as a word after the options
+/// (`check_smtp 127.0.0.1`, `check_pop -p 110 HOST`): for a plugin with
+/// `-H/--hostname` and no positional arguments of its own, one such word
+/// without `-H` becomes `-H WORD`. Anything else is left for clap to judge.
+fn host_from_position(command: &Command, mut argv: Vec<String>) -> Vec<String> {
+    let has_host = command.get_arguments().any(|a| a.get_id() == "hostname");
+    if !has_host || command.get_positionals().next().is_some() {
+        return argv;
+    }
+    let roles = scan(command, &argv);
+    if roles.values.iter().any(|(a, _)| a.get_id() == "hostname") {
+        return argv;
+    }
+    let positional: Vec<usize> = (1..roles.end)
+        .filter(|&i| !roles.value_word[i] && !argv[i].is_empty() && !argv[i].starts_with('-'))
+        .collect();
+    if let [i] = positional[..] {
+        argv.insert(i, "-H".to_string());
+    }
     argv
 }
 
@@ -287,6 +310,21 @@ mod tests {
         assert_eq!(norm(&["--", "-to", ""]), ["--", "-to", ""]);
         let plain = argv(&["-t", "5"]);
         assert_eq!(normalize(&c, plain.clone()), plain);
+    }
+
+    #[test]
+    fn a_host_after_the_options_as_c_s_check_tcp_family_takes_it() {
+        let c = demo();
+        let norm = |words: &[&str]| normalize(&c, argv(words))[1..].to_vec();
+        assert_eq!(norm(&["127.0.0.1"]), ["-H", "127.0.0.1"]);
+        assert_eq!(norm(&["-t", "5", "mail", ""]), ["-t", "5", "-H", "mail"]);
+        // -H given, or two words, or a value: left for clap to judge.
+        assert_eq!(norm(&["-H", "a", "b"]), ["-H", "a", "b"]);
+        assert_eq!(norm(&["a", "b"]), ["a", "b"]);
+        assert_eq!(norm(&["-t", "5"]), ["-t", "5"]);
+        // A plugin with positionals of its own reads them itself.
+        let own = demo().arg(Arg::new("positional").num_args(0..=2));
+        assert_eq!(normalize(&own, argv(&["x"]))[1..], ["x"]);
     }
 
     #[test]

@@ -347,6 +347,24 @@ fn empty_words_and_old_spellings_are_read_as_c_reads_them() {
 }
 
 #[test]
+fn a_host_after_the_options_is_the_host_as_in_c_s_check_tcp_family() {
+    use rsplugins_tests::peer::{send, Peer, Step};
+    let peer = Peer::spawn(vec![
+        send("220 mx ESMTP\r\n"),
+        Step::Recv,
+        send("250 mx\r\n"),
+        Step::Recv,
+        send("221 bye\r\n"),
+    ]);
+    let port = peer.port.to_string();
+    plugin("check_smtp_rs")
+        .args(["-p", &port, "-t", "5", "127.0.0.1"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("SMTP OK - 220 mx ESMTP, "));
+}
+
+#[test]
 fn a_value_that_starts_with_a_dash_gets_its_own_reason() {
     fixture()
         .args(["-t", "-5"])
