@@ -224,10 +224,23 @@ where
     A: PluginArgs,
     F: FnOnce(A) -> Result<CheckResult, CheckError>,
 {
+    run_alias(service, form, &[], check)
+}
+
+/// [`run_as`] for a plugin under another of its names, the C name users
+/// look for: `implied` words come before the user's (check_simap_rs is
+/// check_imap_rs with `--ssl`, as C's check_simap is check_imap with SSL).
+pub fn run_alias<A, F>(service: &'static str, form: FirstLine, implied: &[&str], check: F) -> !
+where
+    A: PluginArgs,
+    F: FnOnce(A) -> Result<CheckResult, CheckError>,
+{
     let _ = FIRST_LINE.set(form);
-    let argv: Vec<String> = std::env::args_os()
+    let mut argv: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    let at = argv.len().min(1);
+    argv.splice(at..at, implied.iter().map(|w| w.to_string()));
     run_from(service, argv, check)
 }
 
@@ -379,6 +392,12 @@ macro_rules! plugin_entry {
         /// Entry point of the binary.
         pub fn main() -> ! {
             $crate::runner::run_as::<$args, _>($service, $form, $check)
+        }
+
+        /// Entry point of a binary under a C name: its own service name
+        /// and the options that name implies (`check_simap_rs`: `--ssl`).
+        pub fn main_as(service: &'static str, implied: &[&str]) -> ! {
+            $crate::runner::run_alias::<$args, _>(service, $form, implied, $check)
         }
     };
 }
