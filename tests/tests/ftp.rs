@@ -104,9 +104,9 @@ fn certificate_days_alone_imply_auth_tls() {
         .args(["-D", "30,14"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains(
-            "AUTH TLS TLSv1.3, cert localhost 20 days left, ",
-        ));
+        .stdout(predicate::str::starts_with(
+        "FTP WARNING - cert localhost 20 days left, 220 rsplugins FTP ready, AUTH TLS TLSv1.3, 0.",
+    ));
 }
 
 #[test]
@@ -158,7 +158,7 @@ fn verified_login_over_auth_tls_never_shows_the_password() {
         .stdout(predicate::str::starts_with(
             "FTP OK - 220 rsplugins FTP ready, AUTH TLS TLSv1.3, cert localhost ",
         ))
-        .stdout(predicate::str::contains(", logged in as ftpmon, 0."))
+        .stdout(predicate::str::contains(" s, logged in as ftpmon | time="))
         .stdout(predicate::str::contains("> PASS ********"))
         .stdout(predicate::str::contains("certificate verified"));
     assert!(!stdout_of(&assert).contains(password));
@@ -230,9 +230,12 @@ fn anonymous_login_needs_no_tls_and_sends_a_mail_like_password() {
         .args(["-U", "anonymous"])
         .assert()
         .code(0)
-        .stdout(predicate::str::starts_with(
-            "FTP OK - 220 rsplugins FTP ready, logged in as anonymous, 0.",
-        ));
+        .stdout(
+            predicate::str::is_match(
+                r"^FTP OK - 220 rsplugins FTP ready, 0\.\d{3} s, logged in as anonymous \| time=",
+            )
+            .unwrap(),
+        );
     assert_eq!(
         peer.finish(),
         vec!["USER anonymous", "PASS rsplugins@", "QUIT"]
@@ -539,8 +542,11 @@ fn expired_certificate_with_days_is_critical() {
         .args(["--starttls", "-D", "30,14"])
         .assert()
         .code(2)
+        .stdout(predicate::str::starts_with(
+            "FTP CRITICAL - cert localhost expired 3 days ago (",
+        ))
         .stdout(predicate::str::contains(
-            "AUTH TLS TLSv1.3, cert localhost expired 3 days ago",
+            "), 220 rsplugins FTP ready, AUTH TLS TLSv1.3, 0.",
         ));
     // With credentials the chain is verified, so the handshake itself fails.
     let ca = pki.ca_file();
@@ -610,9 +616,12 @@ fn send_string_reply_is_shown_and_matched() {
         .args(["-s", "SYST", "-e", "UNIX"])
         .assert()
         .code(0)
-        .stdout(predicate::str::starts_with(
-            "FTP OK - 220 rsplugins FTP ready, reply 215 UNIX Type: L8, 0.",
-        ));
+        .stdout(
+            predicate::str::is_match(
+                r"^FTP OK - 220 rsplugins FTP ready, 0\.\d{3} s, reply 215 UNIX Type: L8 \| time=",
+            )
+            .unwrap(),
+        );
     assert_eq!(peer.finish(), vec!["SYST", "QUIT"]);
 }
 
@@ -627,7 +636,7 @@ fn quit_answered_wrongly_is_a_warning() {
         .assert()
         .code(1)
         .stdout(predicate::str::starts_with(
-            "FTP WARNING - QUIT answered 500 Unknown command., 220 rsplugins FTP ready, 0.",
+            "FTP WARNING - QUIT rejected: 500 Unknown command., 220 rsplugins FTP ready, 0.",
         ));
     // Closing instead of answering is fine.
     let peer = Peer::spawn(vec![send(GREETING), Step::Recv, Step::Close]);
@@ -708,7 +717,9 @@ fn testbed_vsftpd_plain_and_anonymous() {
     vsftpd(&["-U", "anonymous"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains(", logged in as anonymous, "));
+        .stdout(predicate::str::contains(
+            " s, logged in as anonymous | time=",
+        ));
     // vsftpd answers SYST only after a login.
     vsftpd(&["-U", "anonymous", "-s", "SYST", "-e", "UNIX"])
         .assert()
@@ -733,7 +744,9 @@ fn testbed_vsftpd_auth_tls_and_logins() {
     let assert = vsftpd(&["--starttls", "--ca-file", &ca, "-U", &user, "-P", &pass])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains(format!(", logged in as {user}, ")));
+        .stdout(predicate::str::contains(format!(
+            " s, logged in as {user} | time="
+        )));
     assert!(!stdout_of(&assert).contains(&pass));
     let assert = vsftpd(&[
         "--starttls",
@@ -796,7 +809,7 @@ fn testbed_vsftpd_implicit_ftps() {
         .assert()
         .code(0)
         .stdout(predicate::str::is_match(
-            r"^FTP OK - 220 rsplugins FTP ready, TLSv1\.[23], cert localhost \d+ days left, logged in as ",
+            r"^FTP OK - 220 rsplugins FTP ready, TLSv1\.[23], cert localhost \d+ days left, 0\.\d{3} s, logged in as ",
         )
         .unwrap());
 }
@@ -862,9 +875,12 @@ fn the_users_quit_string_is_sent_not_awaited() {
         ftp(peer.port).args(["-E", "-s", "SYST\\r\\n", "-q", "QUIT", "-t", "8"]),
     )
     .code(0)
-    .stdout(predicate::str::starts_with(
-        "FTP OK - 220 rsplugins FTP ready, reply 215 UNIX Type: L8, 0.",
-    ));
+    .stdout(
+        predicate::str::is_match(
+            r"^FTP OK - 220 rsplugins FTP ready, 0\.\d{3} s, reply 215 UNIX Type: L8 \| time=",
+        )
+        .unwrap(),
+    );
 }
 
 #[test]

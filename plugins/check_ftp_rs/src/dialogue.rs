@@ -3,72 +3,25 @@
 //! runs unchanged over TLS.
 //!
 //! No data connection is opened: greeting, optional `AUTH TLS`, optional
-//! `USER`/`PASS`, an optional raw command (`-s`), `QUIT`.
+//! `USER`/`PASS`, an optional raw command (`-s`), `QUIT`. Each step gives
+//! the server's reply as it came; what a reply means for the check is
+//! decided by `evaluate`. What was said is kept by the [`LineStream`]'s
+//! transcript, passwords masked.
 
 use std::time::Duration;
 
-use rsplugins::net::{printable, LineStream, NetError, Reply};
+use rsplugins::net::dialogue::{self, Goodbye};
+use rsplugins::net::{
+    printable, Deadline, Failure, LineStream, Numeric, ProbeArgs, Protocol, Reply,
+};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-/// A failed step: the network error and what was awaited.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepError {
-    /// What went wrong.
-    pub error: NetError,
-    /// What the plugin was doing ("waiting for the greeting"); empty for
-    /// connect and TLS failures, whose messages say it already.
-    pub during: String,
-}
-
-impl From<NetError> for StepError {
-    fn from(error: NetError) -> Self {
-        StepError {
-            error,
-            during: String::new(),
-        }
-    }
-}
-
-impl StepError {
-    fn at(during: &str) -> impl FnOnce(NetError) -> StepError + '_ {
-        move |error| StepError {
-            error,
-            during: during.to_string(),
-        }
-    }
-
-    /// The one-line reason, in the library's one wording (what happened,
-    /// then `while` what was awaited).
-    pub fn message(&self) -> String {
-        self.error.describe(&self.during)
-    }
-}
-
-/// The control dialogue as exchanged, for `-v`. Passwords are masked here,
-/// before the output layer's own redaction.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Transcript {
-    /// `> USER ftpmon`, `< 331 Please specify the password.`, ...
-    pub lines: Vec<String>,
-}
-
-impl Transcript {
-    fn sent(&mut self, text: &str) {
-        self.lines
-            .push(format!("> {}", printable(text.as_bytes(), 200)));
-    }
-
-    fn received(&mut self, reply: &Reply) {
-        for line in &reply.lines {
-            self.lines
-                .push(format!("< {}", printable(line.as_bytes(), 200)));
-        }
-    }
-}
+/// How much of a server line a message shows.
+pub const SHOWN: usize = 200;
 
 /// A reply's first line, printable and bounded, for messages.
 pub fn shown(reply: &Reply) -> String {
-    printable(reply.first_line().as_bytes(), 200)
+    printable(reply.first_line().as_bytes(), SHOWN)
 }
 
 /// What a greeting code means (RFC 959 4.2, "connection establishment").
@@ -94,210 +47,157 @@ pub fn classify_greeting(code: u16) -> Greeting {
     }
 }
 
-/// Reads the greeting (single or `220-` multi-line).
-pub async fn read_greeting<S>(
-    lines: &mut LineStream<S>,
-    log: &mut Transcript,
-) -> Result<Reply, StepError>
+/// Reads the greeting (single or `220-` multi-line), whatever its code.
+pub async fn read_greeting<S>(lines: &mut LineStream<S>) -> Result<Reply, Failure>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let during = "waiting for the greeting";
-    let reply = lines
-        .read_reply(during)
+    Numeric { accept: &[220] }
+        .read(lines, "waiting for the greeting")
         .await
-        .map_err(StepError::at(during))?;
-    log.received(&reply);
-    Ok(reply)
 }
 
-async fn command<S>(
-    lines: &mut LineStream<S>,
-    line: &str,
-    shown_as: &str,
-    during: &str,
-    log: &mut Transcript,
-) -> Result<Reply, StepError>
+/// Sends `command` and reads its reply, whatever its code: what the code
+/// means is for the caller. `name` stands for the command in messages (it
+/// may hold a password).
+pub async fn ask<S>(lines: &mut LineStream<S>, command: &str, name: &str) -> Result<Reply, Failure>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    log.sent(shown_as);
-    let reply = lines
-        .command(line, during)
+    dialogue::send(lines, &format!("{command}\r\n"), name).await?;
+    // The accepted codes only matter to a verdict, which is not asked for here.
+    Numeric { accept: &[] }
+        .read(lines, &format!("waiting for the reply to {name}"))
         .await
-        .map_err(StepError::at(during))?;
-    log.received(&reply);
-    Ok(reply)
 }
 
-/// Sends `AUTH TLS`; the caller starts TLS on 234 and reports anything else.
-pub async fn auth_tls<S>(
-    lines: &mut LineStream<S>,
-    log: &mut Transcript,
-) -> Result<Reply, StepError>
+/// Sends `AUTH TLS`: `Ok` on 234 (start TLS now); a refusal or a 421 is
+/// the library's [`Failure::Rejected`] or [`Failure::Bye`], naming AUTH TLS.
+pub async fn auth_tls<S>(lines: &mut LineStream<S>) -> Result<Reply, Failure>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    command(
+    dialogue::step(
         lines,
+        &mut Numeric { accept: &[234] },
         "AUTH TLS",
         "AUTH TLS",
-        "waiting for the reply to AUTH TLS",
-        log,
+        "refused",
     )
     .await
 }
 
-/// How a login ended.
+/// The replies of a login: to `USER`, and to `PASS` when it was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Login {
-    /// 230 (or 202 to PASS: "superfluous").
-    LoggedIn(Reply),
-    /// Refused (530 and other 4xx/5xx), with the reply.
-    Failed(Reply),
-    /// 331 but no password was given.
-    NeedsPassword(Reply),
-    /// 332: an account (ACCT) is required, which this check does not send.
-    NeedsAccount(Reply),
+pub struct Login {
+    /// The user name as given.
+    pub user: String,
+    /// The reply to `USER`.
+    pub user_reply: Reply,
+    /// The reply to `PASS`, when the server asked for one (331) and one was given.
+    pub pass_reply: Option<Reply>,
 }
 
-/// `USER` and, when asked for (331), `PASS`.
+/// What a login's replies mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginOutcome<'a> {
+    /// 230 (or 202 to PASS: "superfluous").
+    LoggedIn,
+    /// Refused (530 and any other code), with the reply.
+    Failed(&'a Reply),
+    /// 331 but no password was given.
+    NeedsPassword(&'a Reply),
+    /// 332: an account (ACCT) is required, which this check does not send.
+    NeedsAccount(&'a Reply),
+}
+
+impl Login {
+    /// What the replies mean (RFC 959 5.4, USER and PASS).
+    pub fn outcome(&self) -> LoginOutcome<'_> {
+        match &self.pass_reply {
+            None => match self.user_reply.code {
+                230 => LoginOutcome::LoggedIn,
+                331 => LoginOutcome::NeedsPassword(&self.user_reply),
+                332 => LoginOutcome::NeedsAccount(&self.user_reply),
+                _ => LoginOutcome::Failed(&self.user_reply),
+            },
+            Some(reply) => match reply.code {
+                230 | 202 => LoginOutcome::LoggedIn,
+                332 => LoginOutcome::NeedsAccount(reply),
+                _ => LoginOutcome::Failed(reply),
+            },
+        }
+    }
+}
+
+/// `USER` and, when asked for (331) and given, `PASS`.
 pub async fn login<S>(
     lines: &mut LineStream<S>,
     user: &str,
     password: Option<&str>,
-    log: &mut Transcript,
-) -> Result<Login, StepError>
+) -> Result<Login, Failure>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    if user.contains(['\r', '\n']) {
-        return Err(StepError::from(NetError::Io {
-            reason: "the user name contains a line break".to_string(),
-        }));
+    // The options are checked before connecting; this guards the wire
+    // against a command smuggled in after a line break all the same.
+    let broken = |t: &str| t.contains(['\r', '\n']);
+    if broken(user) || password.is_some_and(broken) {
+        return Err(Failure::Protocol {
+            step: "login".to_string(),
+            what: "the user name or password contains a line break".to_string(),
+        });
     }
-    let user_line = format!("USER {user}");
-    let reply = command(
-        lines,
-        &user_line,
-        &user_line,
-        "waiting for the reply to USER",
-        log,
-    )
-    .await?;
-    match reply.code {
-        230 => return Ok(Login::LoggedIn(reply)),
-        331 => {}
-        332 => return Ok(Login::NeedsAccount(reply)),
-        _ => return Ok(Login::Failed(reply)),
-    }
-    let Some(password) = password else {
-        return Ok(Login::NeedsPassword(reply));
+    let user_reply = ask(lines, &format!("USER {user}"), "USER").await?;
+    let pass_reply = match (user_reply.code, password) {
+        (331, Some(password)) => Some(ask(lines, &format!("PASS {password}"), "PASS").await?),
+        _ => None,
     };
-    if password.contains(['\r', '\n']) {
-        return Err(StepError::from(NetError::Io {
-            reason: "the password contains a line break".to_string(),
-        }));
-    }
-    let reply = command(
-        lines,
-        &format!("PASS {password}"),
-        "PASS ********",
-        "waiting for the reply to PASS",
-        log,
-    )
-    .await?;
-    Ok(match reply.code {
-        230 | 202 => Login::LoggedIn(reply),
-        332 => Login::NeedsAccount(reply),
-        _ => Login::Failed(reply),
+    Ok(Login {
+        user: user.to_string(),
+        user_reply,
+        pass_reply,
     })
 }
 
-/// Sends raw bytes (`-s`), waits `delay`, reads the reply.
-pub async fn send_raw<S>(
+/// C's `-s` as check_ftp has it: sends `text` as it is, waits `delay`
+/// (within the deadline), and reads one numeric reply; a failure names the
+/// text sent ("waiting for the reply to 'SYST'").
+pub async fn send_command<S>(
     lines: &mut LineStream<S>,
-    bytes: &[u8],
+    text: &str,
     delay: Option<Duration>,
-    log: &mut Transcript,
-) -> Result<Reply, StepError>
+    deadline: &Deadline,
+) -> Result<Reply, Failure>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let text = String::from_utf8_lossy(bytes);
     let during = format!(
         "waiting for the reply to '{}'",
         printable(text.trim_end().as_bytes(), 60)
     );
-    log.sent(text.trim_end());
-    lines
-        .write_all(bytes, "sending the -s string")
-        .await
-        .map_err(StepError::at(&during))?;
+    dialogue::send(lines, text, "the -s string").await?;
     if let Some(delay) = delay {
-        tokio::time::sleep(delay).await;
+        let _ = deadline.run(tokio::time::sleep(delay)).await;
     }
-    let reply = lines
-        .read_reply(&during)
-        .await
-        .map_err(StepError::at(&during))?;
-    log.received(&reply);
-    Ok(reply)
+    Numeric { accept: &[] }.read(lines, &during).await
 }
 
-/// How the session ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Quit {
-    /// 221 (or any reply when the quit string is not QUIT).
-    Goodbye,
-    /// QUIT was answered with another code.
-    Unexpected(Reply),
-    /// The server closed without a reply (fine: it was leaving anyway).
-    Closed,
-    /// No usable reply: a time-out, garbage or a write failure.
-    Failed(StepError),
-}
-
-/// Sends the quit string (default `QUIT\r\n`) and reads the reply, which
-/// must be 221 when the string is QUIT. Then closes the write side.
-pub async fn quit<S>(
-    lines: &mut LineStream<S>,
-    bytes: &[u8],
-    wait: bool,
-    log: &mut Transcript,
-) -> Quit
+/// Ends the session: the user's `-q` text, sent and not awaited (as C), or
+/// `QUIT`, which should be answered 221. A server that closes instead of
+/// answering QUIT is taken as having said goodbye: it was leaving anyway.
+pub async fn quit<S>(lines: &mut LineStream<S>, probe: &ProbeArgs) -> Goodbye
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let text = String::from_utf8_lossy(bytes);
-    let is_quit = text.trim().eq_ignore_ascii_case("QUIT");
-    let during = "waiting for the reply to QUIT";
-    log.sent(text.trim_end());
-    let outcome = match lines.write_all(bytes, "sending QUIT").await {
-        Err(NetError::Closed { .. }) => Quit::Closed,
-        Err(error) => Quit::Failed(StepError::at(during)(error)),
-        Ok(()) if !wait => Quit::Goodbye,
-        Ok(()) => match lines.read_reply(during).await {
-            Ok(reply) => {
-                log.received(&reply);
-                if !is_quit || reply.code == 221 {
-                    Quit::Goodbye
-                } else {
-                    Quit::Unexpected(reply)
-                }
-            }
-            Err(NetError::Closed { partial, .. }) if partial.is_empty() => Quit::Closed,
-            Err(error) => Quit::Failed(StepError::at(during)(error)),
-        },
-    };
-    lines.shutdown().await;
-    outcome
+    dialogue::goodbye(lines, &mut Numeric { accept: &[221] }, probe, "QUIT", true).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rsplugins::net::{Deadline, Limits};
+    use clap::Parser;
+    use rsplugins::net::Limits;
     use tokio_test::io::Builder;
 
     fn rt() -> tokio::runtime::Runtime {
@@ -316,6 +216,24 @@ mod tests {
             },
             Deadline::after(Duration::from_secs(5)),
         )
+    }
+
+    #[derive(Parser)]
+    struct Demo {
+        #[command(flatten)]
+        probe: ProbeArgs,
+    }
+
+    fn probe(args: &[&str]) -> ProbeArgs {
+        let argv = std::iter::once("demo").chain(args.iter().copied());
+        Demo::try_parse_from(argv).unwrap().probe
+    }
+
+    fn reply(code: u16, line: &str) -> Reply {
+        Reply {
+            code,
+            lines: vec![line.to_string()],
+        }
     }
 
     #[test]
@@ -340,27 +258,54 @@ mod tests {
                 .read(b"221 Goodbye.\r\n")
                 .build();
             let mut s = stream(mock);
-            let mut log = Transcript::default();
-            let greeting = read_greeting(&mut s, &mut log).await.unwrap();
+            let greeting = read_greeting(&mut s).await.unwrap();
             assert_eq!(greeting.code, 220);
             assert_eq!(greeting.lines.len(), 3);
             assert_eq!(shown(&greeting), "220-Welcome");
-            let login = login(&mut s, "anonymous", Some("rsplugins@"), &mut log)
+            let login = login(&mut s, "anonymous", Some("rsplugins@"))
                 .await
                 .unwrap();
-            assert!(matches!(login, Login::LoggedIn(r) if r.code == 230));
+            assert_eq!(login.outcome(), LoginOutcome::LoggedIn);
+            assert_eq!(login.pass_reply.map(|r| r.code), Some(230));
             assert_eq!(
-                quit(&mut s, b"QUIT\r\n", true, &mut log).await,
-                Quit::Goodbye
+                quit(&mut s, &probe(&[])).await,
+                Goodbye::Said("221 Goodbye.".to_string())
             );
-            assert!(log.lines.contains(&"> PASS ********".to_string()));
-            assert!(!log.lines.iter().any(|l| l.contains("rsplugins@")));
-            assert_eq!(log.lines.last().unwrap(), "< 221 Goodbye.");
+            let transcript = s.transcript().lines();
+            assert_eq!(transcript[3], "> USER anonymous");
+            assert_eq!(transcript.last().unwrap(), "< 221 Goodbye.");
         });
     }
 
     #[test]
-    fn wrong_password_and_direct_login() {
+    fn the_transcript_masks_a_registered_password() {
+        rt().block_on(async {
+            rsplugins::secret::register("ftp-dialogue-pw-1");
+            let mock = Builder::new()
+                .write(b"USER ftpmon\r\n")
+                .read(b"331 Please specify the password.\r\n")
+                .write(b"PASS ftp-dialogue-pw-1\r\n")
+                .read(b"230 Login successful.\r\n")
+                .build();
+            let mut s = stream(mock);
+            let login = login(&mut s, "ftpmon", Some("ftp-dialogue-pw-1"))
+                .await
+                .unwrap();
+            assert_eq!(login.outcome(), LoginOutcome::LoggedIn);
+            assert_eq!(
+                s.transcript().lines(),
+                [
+                    "> USER ftpmon",
+                    "< 331 Please specify the password.",
+                    "> PASS ********",
+                    "< 230 Login successful."
+                ]
+            );
+        });
+    }
+
+    #[test]
+    fn login_replies_as_they_came() {
         rt().block_on(async {
             let mock = Builder::new()
                 .write(b"USER ftpmon\r\n")
@@ -368,176 +313,196 @@ mod tests {
                 .write(b"PASS wrong\r\n")
                 .read(b"530 Login incorrect.\r\n")
                 .build();
-            let mut log = Transcript::default();
-            let r = login(&mut stream(mock), "ftpmon", Some("wrong"), &mut log)
+            let r = login(&mut stream(mock), "ftpmon", Some("wrong"))
                 .await
                 .unwrap();
+            assert_eq!(r.user_reply.code, 331);
             assert!(
-                matches!(r, Login::Failed(ref reply) if shown(reply) == "530 Login incorrect.")
+                matches!(r.outcome(), LoginOutcome::Failed(reply) if shown(reply) == "530 Login incorrect.")
             );
+
+            // 331 without a password: PASS is not sent.
+            let mock = Builder::new()
+                .write(b"USER guest\r\n")
+                .read(b"331 password please\r\n")
+                .build();
+            let r = login(&mut stream(mock), "guest", None).await.unwrap();
+            assert_eq!(r.pass_reply, None);
+            assert!(matches!(r.outcome(), LoginOutcome::NeedsPassword(_)));
+
+            // Refused at USER: PASS is not sent.
+            let mock = Builder::new()
+                .write(b"USER guest\r\n")
+                .read(b"530 Non-anonymous sessions must use encryption.\r\n")
+                .build();
+            let r = login(&mut stream(mock), "guest", Some("x")).await.unwrap();
+            assert_eq!(r.pass_reply, None);
+            assert!(matches!(r.outcome(), LoginOutcome::Failed(_)));
 
             let mock = Builder::new()
                 .write(b"USER guest\r\n")
                 .read(b"230 come in\r\n")
                 .build();
-            let r = login(&mut stream(mock), "guest", None, &mut log)
-                .await
-                .unwrap();
-            assert!(matches!(r, Login::LoggedIn(_)));
-
-            let mock = Builder::new()
-                .write(b"USER guest\r\n")
-                .read(b"331 password please\r\n")
-                .build();
-            let r = login(&mut stream(mock), "guest", None, &mut log)
-                .await
-                .unwrap();
-            assert!(matches!(r, Login::NeedsPassword(_)));
-
-            let mock = Builder::new()
-                .write(b"USER guest\r\n")
-                .read(b"530 Non-anonymous sessions must use encryption.\r\n")
-                .build();
-            let r = login(&mut stream(mock), "guest", Some("x"), &mut log)
-                .await
-                .unwrap();
-            assert!(matches!(r, Login::Failed(_)));
-
-            let mock = Builder::new()
-                .write(b"USER acct\r\n")
-                .read(b"331 pw\r\n")
-                .write(b"PASS p\r\n")
-                .read(b"332 need account\r\n")
-                .build();
-            let r = login(&mut stream(mock), "acct", Some("p"), &mut log)
-                .await
-                .unwrap();
-            assert!(matches!(r, Login::NeedsAccount(_)));
+            let r = login(&mut stream(mock), "guest", None).await.unwrap();
+            assert_eq!(r.outcome(), LoginOutcome::LoggedIn);
         });
+    }
+
+    #[test]
+    fn login_outcomes_from_replies() {
+        let login = |user_reply: Reply, pass_reply: Option<Reply>| Login {
+            user: "u".into(),
+            user_reply,
+            pass_reply,
+        };
+        let l = login(reply(331, "331 pw"), Some(reply(202, "202 superfluous")));
+        assert_eq!(l.outcome(), LoginOutcome::LoggedIn);
+        let l = login(reply(331, "331 pw"), Some(reply(332, "332 need account")));
+        assert!(matches!(l.outcome(), LoginOutcome::NeedsAccount(r) if r.code == 332));
+        let l = login(reply(332, "332 need account"), None);
+        assert!(matches!(l.outcome(), LoginOutcome::NeedsAccount(_)));
+        let l = login(reply(421, "421 bye"), None);
+        assert!(matches!(l.outcome(), LoginOutcome::Failed(r) if r.code == 421));
     }
 
     #[test]
     fn line_breaks_in_credentials_are_refused_before_sending() {
         rt().block_on(async {
-            let mut log = Transcript::default();
-            let err = login(
-                &mut stream(Builder::new().build()),
-                "a\r\nDELE x",
-                None,
-                &mut log,
-            )
-            .await
-            .unwrap_err();
-            assert!(err.message().contains("line break"));
+            let f = login(&mut stream(Builder::new().build()), "a\r\nDELE x", None)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                f.message(false),
+                "login: the user name or password contains a line break"
+            );
+            let f = login(&mut stream(Builder::new().build()), "a", Some("p\nDELE x"))
+                .await
+                .unwrap_err();
+            assert!(f.message(false).contains("line break"));
         });
     }
 
     #[test]
-    fn auth_tls_reply_and_refusal() {
+    fn auth_tls_accepted_refused_or_bye() {
         rt().block_on(async {
             let mock = Builder::new()
                 .write(b"AUTH TLS\r\n")
                 .read(b"234 Proceed with negotiation.\r\n")
                 .build();
-            let mut log = Transcript::default();
-            let r = auth_tls(&mut stream(mock), &mut log).await.unwrap();
-            assert_eq!(r.code, 234);
+            assert_eq!(auth_tls(&mut stream(mock)).await.unwrap().code, 234);
             let mock = Builder::new()
                 .write(b"AUTH TLS\r\n")
                 .read(b"530 Please login with USER and PASS.\r\n")
                 .build();
-            let r = auth_tls(&mut stream(mock), &mut log).await.unwrap();
-            assert_eq!(shown(&r), "530 Please login with USER and PASS.");
+            let f = auth_tls(&mut stream(mock)).await.unwrap_err();
+            assert_eq!(
+                f.message(false),
+                "AUTH TLS refused: 530 Please login with USER and PASS."
+            );
+            assert_eq!(f.message(true), "AUTH TLS refused");
+            let mock = Builder::new()
+                .write(b"AUTH TLS\r\n")
+                .read(b"421 Timeout.\r\n")
+                .build();
+            let f = auth_tls(&mut stream(mock)).await.unwrap_err();
+            assert!(matches!(f, Failure::Bye { .. }), "{f:?}");
         });
     }
 
     #[test]
     fn raw_command_reply() {
         rt().block_on(async {
+            let deadline = Deadline::after(Duration::from_secs(5));
             let mock = Builder::new()
                 .write(b"SYST\r\n")
                 .read(b"215 UNIX Type: L8\r\n")
                 .build();
-            let mut log = Transcript::default();
-            let r = send_raw(&mut stream(mock), b"SYST\r\n", None, &mut log)
+            let mut s = stream(mock);
+            let r = send_command(&mut s, "SYST\r\n", None, &deadline)
                 .await
                 .unwrap();
             assert_eq!(r.code, 215);
-            assert_eq!(log.lines, vec!["> SYST", "< 215 UNIX Type: L8"]);
+            assert_eq!(s.transcript().lines(), ["> SYST", "< 215 UNIX Type: L8"]);
+            // Silence names the text sent.
+            let (_peer, silent) = tokio::io::duplex(64);
+            let deadline = Deadline::after(Duration::from_millis(100));
+            let mut s = LineStream::new(silent, Limits::default(), deadline);
+            let f = send_command(
+                &mut s,
+                "SYST\r\n",
+                Some(Duration::from_millis(10)),
+                &deadline,
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(
+                f.message(false),
+                "timed out after 0.1 seconds waiting for the reply to 'SYST'"
+            );
         });
     }
 
     #[test]
     fn quit_outcomes() {
         rt().block_on(async {
-            let mut log = Transcript::default();
+            let none = probe(&[]);
+            // Closing instead of answering: it was leaving anyway.
             let mock = Builder::new().write(b"QUIT\r\n").build();
-            assert_eq!(
-                quit(&mut stream(mock), b"QUIT\r\n", true, &mut log).await,
-                Quit::Closed
-            );
+            assert_eq!(quit(&mut stream(mock), &none).await, Goodbye::NotNeeded);
             let mock = Builder::new()
                 .write(b"QUIT\r\n")
                 .read(b"500 what?\r\n")
                 .build();
-            assert!(matches!(
-                quit(&mut stream(mock), b"QUIT\r\n", true, &mut log).await,
-                Quit::Unexpected(r) if r.code == 500
-            ));
-            let mock = Builder::new().write(b"BYE\r\n").read(b"200 ok\r\n").build();
-            assert_eq!(
-                quit(&mut stream(mock), b"BYE\r\n", true, &mut log).await,
-                Quit::Goodbye
-            );
+            let Goodbye::Failed(f) = quit(&mut stream(mock), &none).await else {
+                panic!("500 to QUIT");
+            };
+            assert_eq!(f.message(false), "QUIT rejected: 500 what?");
             let mock = Builder::new()
                 .write(b"QUIT\r\n")
                 .read(b"\x00garbage\r\n")
                 .build();
-            let Quit::Failed(e) = quit(&mut stream(mock), b"QUIT\r\n", true, &mut log).await else {
+            let Goodbye::Failed(f) = quit(&mut stream(mock), &none).await else {
                 panic!("garbage after QUIT");
             };
             assert_eq!(
-                e.message(),
+                f.message(false),
                 "invalid response from server: \\x00garbage while waiting for the reply to QUIT"
             );
+            // The user's -q text is sent as given (-E: no line end added) and not awaited.
+            let mock = Builder::new().write(b"QUIT").build();
+            let q = probe(&["-E", "-q", "QUIT"]);
+            assert_eq!(quit(&mut stream(mock), &q).await, Goodbye::Sent);
         });
     }
 
     #[test]
     fn hostile_greetings() {
         rt().block_on(async {
-            let mut log = Transcript::default();
-            let err = read_greeting(&mut stream(Builder::new().build()), &mut log)
+            let err = read_greeting(&mut stream(Builder::new().build()))
                 .await
                 .unwrap_err();
             assert_eq!(
-                err.message(),
+                err.message(false),
                 "connection closed by the server while waiting for the greeting"
             );
             let mock = Builder::new().read(b"220-Welcome\r\n  more").build();
-            let err = read_greeting(&mut stream(mock), &mut log)
-                .await
-                .unwrap_err();
+            let err = read_greeting(&mut stream(mock)).await.unwrap_err();
             assert_eq!(
-                err.message(),
+                err.message(false),
                 "connection closed by the server after '  more' while waiting for the greeting"
             );
             let mock = Builder::new().read(b"\x16\x03\x01\x02\x00\x01\r\n").build();
-            let err = read_greeting(&mut stream(mock), &mut log)
-                .await
-                .unwrap_err();
+            let err = read_greeting(&mut stream(mock)).await.unwrap_err();
             assert!(
-                err.message()
+                err.message(false)
                     .starts_with("invalid response from server: \\x16\\x03\\x01"),
                 "{}",
-                err.message()
+                err.message(false)
             );
             let huge = std::io::Cursor::new(vec![b'x'; 1 << 20]);
-            let err = read_greeting(&mut stream(huge), &mut log)
-                .await
-                .unwrap_err();
+            let err = read_greeting(&mut stream(huge)).await.unwrap_err();
             assert_eq!(
-                err.message(),
+                err.message(false),
                 "server sent a line longer than 4096 bytes while waiting for the greeting"
             );
             let (_peer, silent) = tokio::io::duplex(64);
@@ -546,9 +511,10 @@ mod tests {
                 Limits::default(),
                 Deadline::after(Duration::from_millis(100)),
             );
-            let err = read_greeting(&mut s, &mut log).await.unwrap_err();
+            let err = read_greeting(&mut s).await.unwrap_err();
+            assert!(err.is_timeout());
             assert_eq!(
-                err.message(),
+                err.message(false),
                 "timed out after 0.1 seconds waiting for the greeting"
             );
         });
