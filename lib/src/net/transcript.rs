@@ -19,18 +19,21 @@ pub struct Transcript {
 }
 
 impl Transcript {
+    /// Records `text` (already masked) as one line.
     fn push(&mut self, prefix: &str, text: &str) {
         if self.lines.len() >= MAX_LINES {
             self.dropped += 1;
             return;
         }
         let text = printable(text.trim_end_matches(['\r', '\n']).as_bytes(), KEPT);
-        self.lines
-            .push(format!("{prefix}{}", secret::redact(&text)));
+        self.lines.push(format!("{prefix}{text}"));
     }
 
-    /// Something we sent; each line of `text` is recorded.
+    /// Something we sent; each line of `text` is recorded. Secrets are
+    /// masked before the text is split, so one that spans a line break (an
+    /// IMAP literal) is masked whole.
     pub fn sent(&mut self, text: &str) {
+        let text = secret::redact(text);
         for line in text.trim_end_matches(['\r', '\n']).split('\n') {
             self.push("> ", line);
         }
@@ -38,12 +41,12 @@ impl Transcript {
 
     /// A line the server sent.
     pub fn received(&mut self, line: &str) {
-        self.push("< ", line);
+        self.push("< ", &secret::redact(line));
     }
 
     /// A remark of ours between the lines (`(TLS established: TLSv1.3)`).
     pub fn note(&mut self, text: &str) {
-        self.push("", text);
+        self.push("", &secret::redact(text));
     }
 
     /// The recorded lines; a last line says how many were left out.
@@ -82,6 +85,15 @@ mod tests {
                 "(TLS established)"
             ]
         );
+    }
+
+    #[test]
+    fn a_secret_across_a_line_break_is_masked_whole() {
+        secret::register("two\r\nlines-secret");
+        let mut t = Transcript::default();
+        t.sent("a1 LOGIN u {20}\r\ntwo\r\nlines-secret\r\n");
+        let all = t.lines().join("\n");
+        assert!(!all.contains("two") && !all.contains("lines-secret"), "{all}");
     }
 
     #[test]
