@@ -112,9 +112,12 @@ fn verified_login_with_message_counts() {
         .env("POP3_TEST_PW", "s3cret-pop-env")
         .assert()
         .code(1)
-        .stdout(predicate::str::starts_with("POP3 WARNING - +OK Dovecot"))
+        // The count that warns comes first.
+        .stdout(predicate::str::starts_with(
+            "POP3 WARNING - 3 messages (4.0 KiB), +OK Dovecot (Debian) ready., STLS TLSv1.3, cert localhost ",
+        ))
         .stdout(predicate::str::contains(
-            ", logged in as monitor, 3 messages (4.0 KiB) | time=",
+            " s, logged in as monitor | time=",
         ))
         .stdout(predicate::str::contains(
             " messages=3;2;10;0 size=4096B;;;0\n",
@@ -468,9 +471,11 @@ fn certificate_days() {
         .args(["-S", "-D", "30,14"])
         .assert()
         .code(2)
-        .stdout(predicate::str::starts_with("POP3 CRITICAL - +OK Dovecot"))
+        .stdout(predicate::str::starts_with(
+            "POP3 CRITICAL - cert localhost expired 3 days ago (",
+        ))
         .stdout(predicate::str::contains(
-            "cert localhost expired 3 days ago",
+            " UTC), +OK Dovecot (Debian) ready., TLSv1.3, 0.",
         ));
     let soon = pki.leaf(&["localhost", "127.0.0.1"], 20);
     let peer = Peer::spawn_tls(
@@ -537,8 +542,8 @@ fn quit_rejected_is_a_warning() {
     pop3(peer.port)
         .assert()
         .code(1)
-        .stdout(predicate::str::contains(
-            ", QUIT rejected: -ERR not now | time=",
+        .stdout(predicate::str::starts_with(
+            "POP3 WARNING - QUIT rejected: -ERR not now, +OK Dovecot (Debian) ready., 0.",
         ));
 }
 
@@ -556,7 +561,10 @@ fn send_quit_and_escape_like_c() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains(", answer '+OK' | time="))
-        .stdout(predicate::str::contains("\n-s answer: SASL PLAIN\n"));
+        // -v shows the dialogue.
+        .stdout(predicate::str::contains(
+            "\n> CAPA\n< +OK\n< TOP\n< SASL PLAIN\n< .\n> QUIT\n< +OK bye\n",
+        ));
     assert_eq!(peer.finish(), vec!["CAPA", "QUIT"]);
 
     let peer = Peer::spawn(vec![send(GREETING), Step::Recv, send("+OK\r\n")]);
@@ -711,6 +719,16 @@ fn dovecot_login_and_message_counts() {
             predicate::str::is_match(format!(r", logged in as {user}, \d+ messages? \(")).unwrap(),
         )
         .stdout(predicate::str::is_match(r" messages=\d+;;1000;0 size=\d+B;;;0\n").unwrap());
+    assert!(!stdout(&assert).contains(&pass));
+    // -v shows the dialogue, the password masked.
+    let assert = real(&["-H", "127.0.0.1", "--starttls", "-U", &user, "-P", &pass, "-v"])
+        .args(["--ca-file", &ca])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(format!(
+            "\n(TLSv1.3 established)\n> USER {user}\n< +OK\n> PASS ********\n< +OK Logged in.\n> STAT\n< +OK "
+        )))
+        .stdout(predicate::str::contains("\n> QUIT\n< +OK Logging out.\n"));
     assert!(!stdout(&assert).contains(&pass));
     // The seeded INBOX is not empty: a 0:0 range alerts.
     real(&["-H", "127.0.0.1", "-S", "-U", &user, "-P", &pass])

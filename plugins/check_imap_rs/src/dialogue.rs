@@ -1,37 +1,27 @@
-//! The IMAP dialogue (RFC 3501): greeting, tagged commands (`a1`, `a2`, ...)
-//! whose untagged lines are collected until the tagged completion, STARTTLS,
-//! LOGIN, EXAMINE and LOGOUT. Written against any stream so every step is
-//! tested on scripted bytes and runs unchanged over TLS; every read is
-//! bounded by the [`LineStream`] limits and deadline.
+//! The IMAP dialogue (RFC 3501): how its replies are read and judged
+//! ([`Imap`], a [`Protocol`]: tagged commands `a1`, `a2`, ... whose untagged
+//! lines are collected until the tagged completion) and its steps on the
+//! library's [`step`]: greeting, CAPABILITY, STARTTLS, LOGIN, EXAMINE and
+//! LOGOUT. Written against any stream so every step is tested on scripted
+//! bytes and runs unchanged over TLS; every read is bounded by the
+//! [`LineStream`] limits and deadline.
 //!
 //! Commands carrying the password are never part of a message: errors name
 //! the step (`LOGIN`), not the line sent.
 
+use std::collections::VecDeque;
+
+use rsplugins::net::dialogue::{goodbye, send, step, Goodbye, Protocol, Verdict, SHOWN};
 pub use rsplugins::net::Failure;
-use rsplugins::net::{printable, LineStream, NetError};
+use rsplugins::net::{printable, LineStream, NetError, ProbeArgs};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::quote::{self, Encoded};
 
-/// How many characters of server text a message shows.
-pub const SHOWN: usize = 200;
-
 /// The largest literal read from a response (the total limit applies too).
 const MAX_LITERAL: usize = 1024 * 1024;
 
-/// Tags for the commands of one connection: `a1`, `a2`, ...
-#[derive(Debug, Default)]
-pub struct Tags(u32);
-
-impl Tags {
-    /// The next tag.
-    pub fn next_tag(&mut self) -> String {
-        self.0 += 1;
-        format!("a{}", self.0)
-    }
-}
-
-/// The status of a tagged completion.
+/// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cond {
     /// OK.
@@ -40,6 +30,8 @@ pub enum Cond {
     No,
     /// BAD: the command was not understood or not allowed now.
     Bad,
+    /// No completion: the server said `* BYE` and closed the connection.
+    Bye,
 }
 
 /// A command's answer: the untagged lines and the tagged completion.
@@ -49,7 +41,7 @@ pub struct Completion {
     pub untagged: Vec<String>,
     /// The completion's status.
     pub cond: Cond,
-    /// The tagged line itself.
+    /// The tagged line itself (the `* BYE` line for [`Cond::Bye`]).
     pub line: String,
 }
 
@@ -131,87 +123,129 @@ fn foreign_completion(line: &str) -> bool {
     }
 }
 
-/// What reading an answer gave.
-enum Answer {
-    /// The tagged completion.
-    Done(Completion),
-    /// A continuation request (`+`), when asked to stop there.
-    Continue,
-}
-
-async fn read_until<S: AsyncRead + AsyncWrite + Unpin>(
-    lines: &mut LineStream<S>,
-    tag: &str,
-    step: &str,
-    stop_at_continuation: bool,
-) -> Result<Answer, Failure> {
-    let during = format!("waiting for the reply to {step}");
-    let mut untagged: Vec<String> = Vec::new();
-    loop {
-        let line = match read_response(lines, &during).await {
-            Ok(line) => line,
-            Err(Failure::Net {
-                error: NetError::Closed { .. },
-                ..
-            }) if untagged.iter().any(|l| is_bye(l)) => {
-                let bye = untagged.iter().rev().find(|l| is_bye(l)).cloned();
-                return Err(Failure::Bye {
-                    step: step.to_string(),
-                    line: printable(bye.unwrap_or_default().as_bytes(), SHOWN),
-                });
-            }
-            Err(e) => return Err(e),
-        };
-        if let Some(rest) = tagged(&line, tag) {
-            let cond = cond_word(rest).ok_or_else(|| {
-                Failure::net(
-                    NetError::Garbage {
-                        what: printable(line.as_bytes(), SHOWN),
-                    },
-                    &during,
-                )
-            })?;
-            return Ok(Answer::Done(Completion {
-                untagged,
-                cond,
-                line,
-            }));
-        }
-        if stop_at_continuation && line.starts_with('+') {
-            return Ok(Answer::Continue);
-        }
-        if line.starts_with('*') || line.starts_with('+') || foreign_completion(&line) {
-            untagged.push(line);
-            continue;
-        }
-        return Err(Failure::net(
-            NetError::Garbage {
-                what: printable(line.as_bytes(), SHOWN),
-            },
-            &during,
-        ));
-    }
-}
-
 /// Whether an untagged line is `* BYE`.
 pub fn is_bye(line: &str) -> bool {
     let mut words = line.split(' ');
     words.next() == Some("*") && words.next().is_some_and(|w| w.eq_ignore_ascii_case("BYE"))
 }
 
-/// Reads untagged lines up to the completion of `tag`.
-pub async fn read_tagged<S: AsyncRead + AsyncWrite + Unpin>(
-    lines: &mut LineStream<S>,
-    tag: &str,
-    step: &str,
-) -> Result<Completion, Failure> {
-    match read_until(lines, tag, step, false).await? {
-        Answer::Done(c) => Ok(c),
-        // Not asked to stop there, so never returned; still no panic path.
-        Answer::Continue => Err(Failure::Protocol {
-            step: step.to_string(),
-            what: "unexpected continuation request".to_string(),
-        }),
+fn garbage(line: &str, during: &str) -> Failure {
+    Failure::net(
+        NetError::Garbage {
+            what: printable(line.as_bytes(), SHOWN),
+        },
+        during,
+    )
+}
+
+/// IMAP replies: the untagged lines up to the tagged completion of the
+/// command just sent, its tag given by [`Protocol::frame`].
+#[derive(Debug, Default)]
+pub struct Imap {
+    count: u32,
+    tag: String,
+    /// What the command still has to send, one piece at each continuation
+    /// request (`+`): the data of a synchronizing literal and what follows.
+    pending: VecDeque<String>,
+    /// Whether the last answer said `* BYE` (LOGOUT requires it).
+    said_bye: bool,
+}
+
+impl Protocol for Imap {
+    type Reply = Completion;
+
+    fn frame(&mut self, command: &str) -> String {
+        self.count += 1;
+        self.tag = format!("a{}", self.count);
+        format!("{} {command}", self.tag)
+    }
+
+    async fn read<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        lines: &mut LineStream<S>,
+        during: &str,
+    ) -> Result<Completion, Failure> {
+        let mut untagged: Vec<String> = Vec::new();
+        loop {
+            let line = match read_response(lines, during).await {
+                Ok(line) => line,
+                Err(Failure::Net {
+                    error: NetError::Closed { .. },
+                    ..
+                }) if untagged.iter().any(|l| is_bye(l)) => {
+                    let bye = untagged.iter().rev().find(|l| is_bye(l)).cloned();
+                    self.said_bye = true;
+                    return Ok(Completion {
+                        untagged,
+                        cond: Cond::Bye,
+                        line: bye.unwrap_or_default(),
+                    });
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some(rest) = tagged(&line, &self.tag) {
+                // Refused before a literal was sent: nothing more to send.
+                self.pending.clear();
+                let cond = cond_word(rest).ok_or_else(|| garbage(&line, during))?;
+                self.said_bye = untagged.iter().any(|l| is_bye(l));
+                return Ok(Completion {
+                    untagged,
+                    cond,
+                    line,
+                });
+            }
+            if line.starts_with('+') {
+                if let Some(piece) = self.pending.pop_front() {
+                    send(lines, &piece, "the literal").await?;
+                    continue;
+                }
+            }
+            if line.starts_with('*') || line.starts_with('+') || foreign_completion(&line) {
+                untagged.push(line);
+                continue;
+            }
+            return Err(garbage(&line, during));
+        }
+    }
+
+    fn verdict(&self, reply: &Completion) -> Verdict {
+        match reply.cond {
+            Cond::Ok => Verdict::Positive,
+            Cond::No | Cond::Bad => Verdict::Refused,
+            Cond::Bye => Verdict::Bye,
+        }
+    }
+
+    fn line<'r>(&self, reply: &'r Completion) -> &'r str {
+        &reply.line
+    }
+
+    /// Lines up to the tagged completion of the `-s` command (the first
+    /// word of the command is its tag), a continuation request, or an
+    /// untagged BAD or BYE (the server could not read a tag).
+    async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        lines: &mut LineStream<S>,
+        sent: &str,
+        during: &str,
+    ) -> Result<Vec<String>, Failure> {
+        let tag = sent.split_ascii_whitespace().next().unwrap_or("");
+        let mut answer = Vec::new();
+        loop {
+            let line = read_response(lines, during).await?;
+            let mut words = line.split(' ');
+            let first = words.next().unwrap_or("");
+            let second = words.next().unwrap_or("");
+            let done = tag.is_empty()
+                || first == tag
+                || first.starts_with('+')
+                || (first == "*"
+                    && (second.eq_ignore_ascii_case("BAD") || second.eq_ignore_ascii_case("BYE")));
+            answer.push(line);
+            if done {
+                return Ok(answer);
+            }
+        }
     }
 }
 
@@ -224,51 +258,51 @@ pub enum Piece<'a> {
     Text(&'a str),
 }
 
-/// Sends a tagged command and reads its answer. Literals wait for the
-/// server's `+` unless `literal_plus` (the LITERAL+ capability) allows
-/// sending them at once. `step` names the command in messages.
+/// Runs a command as a [`step`] named `name`. A string that needs a
+/// literal is sent at once when `literal_plus` (the LITERAL+ capability)
+/// allows, else after the server's `+`.
 pub async fn command<S: AsyncRead + AsyncWrite + Unpin>(
     lines: &mut LineStream<S>,
-    tags: &mut Tags,
+    imap: &mut Imap,
     pieces: &[Piece<'_>],
-    step: &str,
+    name: &str,
+    verb: &'static str,
     literal_plus: bool,
 ) -> Result<Completion, Failure> {
-    let tag = tags.next_tag();
-    let sending = format!("sending {step}");
-    let mut buf: Vec<u8> = tag.clone().into_bytes();
-    for piece in pieces {
-        buf.push(b' ');
+    // The command up to its first synchronizing literal, then one part per
+    // literal: its data and what follows, up to the next one.
+    let mut parts = vec![String::new()];
+    for (i, piece) in pieces.iter().enumerate() {
+        let mut text = String::new();
+        if i > 0 {
+            text.push(' ');
+        }
+        let mut data = None;
         match piece {
-            Piece::Atom(atom) => buf.extend_from_slice(atom.as_bytes()),
-            Piece::Text(text) => match quote::astring(text) {
-                Encoded::Quoted(q) => buf.extend_from_slice(q.as_bytes()),
+            Piece::Atom(atom) => text.push_str(atom),
+            Piece::Text(t) => match quote::astring(t) {
+                Encoded::Quoted(q) => text.push_str(&q),
                 Encoded::Literal(bytes) if literal_plus => {
-                    buf.extend_from_slice(format!("{{{}+}}\r\n", bytes.len()).as_bytes());
-                    buf.extend_from_slice(&bytes);
+                    text.push_str(&format!("{{{}+}}\r\n{t}", bytes.len()));
                 }
                 Encoded::Literal(bytes) => {
-                    buf.extend_from_slice(format!("{{{}}}\r\n", bytes.len()).as_bytes());
-                    lines
-                        .write_all(&buf, &sending)
-                        .await
-                        .map_err(|e| Failure::net(e, &sending))?;
-                    buf.clear();
-                    if let Answer::Done(c) = read_until(lines, &tag, step, true).await? {
-                        // Refused before the literal was sent.
-                        return Ok(c);
-                    }
-                    buf.extend_from_slice(&bytes);
+                    text.push_str(&format!("{{{}}}", bytes.len()));
+                    data = Some(t.to_string());
                 }
             },
         }
+        if let Some(last) = parts.last_mut() {
+            last.push_str(&text);
+        }
+        parts.extend(data);
     }
-    buf.extend_from_slice(b"\r\n");
-    lines
-        .write_all(&buf, &sending)
-        .await
-        .map_err(|e| Failure::net(e, &sending))?;
-    read_tagged(lines, &tag, step).await
+    let mut parts = parts.into_iter();
+    let first = parts.next().unwrap_or_default();
+    // step ends the first part with CRLF; each later one needs its own.
+    imap.pending = parts.map(|p| p + "\r\n").collect();
+    let reply = step(lines, imap, &first, name, verb).await;
+    imap.pending.clear();
+    reply
 }
 
 /// The greeting.
@@ -285,23 +319,15 @@ pub async fn greeting<S: AsyncRead + AsyncWrite + Unpin>(
     lines: &mut LineStream<S>,
 ) -> Result<Greeting, Failure> {
     let line = read_response(lines, "waiting for the greeting").await?;
-    let reply = printable(line.as_bytes(), SHOWN);
     let mut words = line.split(' ');
     let star = words.next() == Some("*");
     let word = words.next().unwrap_or("");
-    if star && word.eq_ignore_ascii_case("OK") {
-        Ok(Greeting {
-            line,
-            preauth: false,
-        })
-    } else if star && word.eq_ignore_ascii_case("PREAUTH") {
-        Ok(Greeting {
-            line,
-            preauth: true,
-        })
+    if star && (word.eq_ignore_ascii_case("OK") || word.eq_ignore_ascii_case("PREAUTH")) {
+        let preauth = word.eq_ignore_ascii_case("PREAUTH");
+        Ok(Greeting { line, preauth })
     } else {
         Err(Failure::Greeting {
-            reply,
+            reply: printable(line.as_bytes(), SHOWN),
             refused: star && word.eq_ignore_ascii_case("BYE"),
             expected: "an IMAP greeting",
             refusal: "* BYE",
@@ -344,54 +370,33 @@ pub fn capabilities_in(untagged: &[String]) -> Vec<String> {
     caps
 }
 
-fn rejected(step: &str, verb: &'static str, c: &Completion) -> Failure {
-    Failure::Rejected {
-        step: step.to_string(),
-        verb,
-        reply: printable(c.line.as_bytes(), SHOWN),
-    }
-}
-
 /// CAPABILITY: the server's capabilities.
 pub async fn capability<S: AsyncRead + AsyncWrite + Unpin>(
     lines: &mut LineStream<S>,
-    tags: &mut Tags,
+    imap: &mut Imap,
 ) -> Result<Vec<String>, Failure> {
-    let c = command(
-        lines,
-        tags,
-        &[Piece::Atom("CAPABILITY")],
-        "CAPABILITY",
-        false,
-    )
-    .await?;
-    if c.cond != Cond::Ok {
-        return Err(rejected("CAPABILITY", "rejected", &c));
-    }
+    let c = step(lines, imap, "CAPABILITY", "CAPABILITY", "rejected").await?;
     Ok(capabilities_in(&c.untagged))
 }
 
 /// STARTTLS; after its OK the caller starts the TLS handshake.
 pub async fn starttls<S: AsyncRead + AsyncWrite + Unpin>(
     lines: &mut LineStream<S>,
-    tags: &mut Tags,
-) -> Result<String, Failure> {
-    let c = command(lines, tags, &[Piece::Atom("STARTTLS")], "STARTTLS", false).await?;
-    if c.cond != Cond::Ok {
-        return Err(rejected("STARTTLS", "refused", &c));
-    }
-    Ok(c.line)
+    imap: &mut Imap,
+) -> Result<(), Failure> {
+    step(lines, imap, "STARTTLS", "STARTTLS", "refused").await?;
+    Ok(())
 }
 
 /// LOGIN with the user and password as IMAP strings. Refused at once when
 /// the server announces LOGINDISABLED.
 pub async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     lines: &mut LineStream<S>,
-    tags: &mut Tags,
+    imap: &mut Imap,
     user: &str,
     password: &str,
     capabilities: &[String],
-) -> Result<String, Failure> {
+) -> Result<(), Failure> {
     if capabilities.iter().any(|c| c == "LOGINDISABLED") {
         return Err(Failure::Protocol {
             step: "LOGIN".to_string(),
@@ -403,17 +408,20 @@ pub async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     if escaped != password {
         rsplugins::secret::register_form(&escaped);
     }
+    // A literal with line breaks is recorded line by line: each line is masked.
+    if password.contains(['\r', '\n']) {
+        for line in password.split(['\r', '\n']) {
+            rsplugins::secret::register_form(line);
+        }
+    }
     let literal_plus = capabilities.iter().any(|c| c == "LITERAL+");
     let pieces = [
         Piece::Atom("LOGIN"),
         Piece::Text(user),
         Piece::Text(password),
     ];
-    let c = command(lines, tags, &pieces, "LOGIN", literal_plus).await?;
-    if c.cond != Cond::Ok {
-        return Err(rejected("LOGIN", "rejected", &c));
-    }
-    Ok(c.line)
+    command(lines, imap, &pieces, "LOGIN", "rejected", literal_plus).await?;
+    Ok(())
 }
 
 /// The message count of `* N EXISTS` lines (the last one counts).
@@ -434,118 +442,78 @@ pub fn exists_in(untagged: &[String]) -> Option<u64> {
 /// EXAMINE (SELECT without changing anything): the number of messages.
 pub async fn examine<S: AsyncRead + AsyncWrite + Unpin>(
     lines: &mut LineStream<S>,
-    tags: &mut Tags,
+    imap: &mut Imap,
     mailbox: &str,
     literal_plus: bool,
-) -> Result<(u64, String), Failure> {
-    let step = format!("EXAMINE {mailbox}");
+) -> Result<u64, Failure> {
+    let name = format!("EXAMINE {mailbox}");
     let encoded = quote::mailbox_name(mailbox);
     let pieces = [Piece::Atom("EXAMINE"), Piece::Text(&encoded)];
-    let c = command(lines, tags, &pieces, &step, literal_plus).await?;
-    if c.cond != Cond::Ok {
-        return Err(rejected(&step, "rejected", &c));
-    }
-    match exists_in(&c.untagged) {
-        Some(n) => Ok((n, c.line)),
-        None => Err(Failure::Protocol {
-            step,
-            what: "no EXISTS count in the reply".to_string(),
-        }),
-    }
+    let c = command(lines, imap, &pieces, &name, "rejected", literal_plus).await?;
+    exists_in(&c.untagged).ok_or_else(|| Failure::Protocol {
+        step: name,
+        what: "no EXISTS count in the reply".to_string(),
+    })
 }
 
-/// LOGOUT, expecting `* BYE` and the tagged OK.
+/// Ends the session: the user's `-q`, else LOGOUT, whose answer must hold
+/// `* BYE` before the tagged OK (RFC 3501 6.1.3).
 pub async fn logout<S: AsyncRead + AsyncWrite + Unpin>(
     lines: &mut LineStream<S>,
-    tags: &mut Tags,
-) -> Result<String, Failure> {
-    let c = match command(lines, tags, &[Piece::Atom("LOGOUT")], "LOGOUT", false).await {
-        Ok(c) => c,
-        Err(Failure::Bye { step, .. }) => {
-            return Err(Failure::Protocol {
-                step,
-                what: "connection closed after * BYE without the tagged OK".to_string(),
-            })
-        }
-        Err(e) => return Err(e),
-    };
-    if c.cond != Cond::Ok {
-        return Err(rejected("LOGOUT", "rejected", &c));
-    }
-    if !c.untagged.iter().any(|l| is_bye(l)) {
-        return Err(Failure::Protocol {
+    imap: &mut Imap,
+    probe: &ProbeArgs,
+    answered: bool,
+) -> Goodbye {
+    let said = goodbye(lines, imap, probe, "LOGOUT", answered).await;
+    let broken = |what: &str| {
+        Goodbye::Failed(Failure::Protocol {
             step: "LOGOUT".to_string(),
-            what: "no * BYE before the tagged OK".to_string(),
-        });
-    }
-    Ok(c.line)
-}
-
-/// Sends a `-s` text as is.
-pub async fn send_raw<S: AsyncRead + AsyncWrite + Unpin>(
-    lines: &mut LineStream<S>,
-    text: &str,
-) -> Result<(), Failure> {
-    lines
-        .write_all(text.as_bytes(), "sending the -s string")
-        .await
-        .map_err(|e| Failure::net(e, "sending the -s string"))
-}
-
-/// Reads the answer to a `-s` command: lines up to its tagged completion
-/// (the first word of the command is its tag), a continuation request, or
-/// an untagged BAD or BYE (the server could not read a tag).
-pub async fn read_answer<S: AsyncRead + AsyncWrite + Unpin>(
-    lines: &mut LineStream<S>,
-    sent: &str,
-) -> Result<Vec<String>, Failure> {
-    let during = "waiting for the answer to the -s string";
-    let tag = sent.split_ascii_whitespace().next().unwrap_or("");
-    let mut answer = Vec::new();
-    loop {
-        let line = read_response(lines, during).await?;
-        let mut words = line.split(' ');
-        let first = words.next().unwrap_or("");
-        let second = words.next().unwrap_or("");
-        let done = (!tag.is_empty() && first == tag)
-            || first.starts_with('+')
-            || (first == "*"
-                && (second.eq_ignore_ascii_case("BAD") || second.eq_ignore_ascii_case("BYE")))
-            || tag.is_empty();
-        answer.push(line);
-        if done {
-            return Ok(answer);
+            what: what.to_string(),
+        })
+    };
+    match said {
+        Goodbye::Said(_) if !imap.said_bye => broken("no * BYE before the tagged OK"),
+        Goodbye::Failed(Failure::Bye { .. }) => {
+            broken("connection closed after * BYE without the tagged OK")
         }
+        other => other,
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+    use rsplugins::net::dialogue::send_probe;
+    use rsplugins::net::runtime::block_on;
     use rsplugins::net::{Deadline, Limits};
     use std::time::Duration;
     use tokio_test::io::Builder;
 
-    fn stream<S: AsyncRead + AsyncWrite + Unpin>(s: S) -> LineStream<S> {
-        LineStream::new(
-            s,
-            Limits::default(),
-            Deadline::after(Duration::from_secs(5)),
-        )
+    /// C's `-s` and `-q` as check_imap_rs reads them.
+    fn probe(args: &[&str]) -> ProbeArgs {
+        let argv = ["check_imap_rs", "-H", "localhost"].iter().chain(args);
+        crate::Args::try_parse_from(argv).unwrap().probe
     }
 
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
+    /// A line stream over `script` that gives up after `seconds`.
+    fn within<S: AsyncRead + AsyncWrite + Unpin>(seconds: f64, script: S) -> LineStream<S> {
+        let deadline = Deadline::after(Duration::from_secs_f64(seconds));
+        LineStream::new(script, Limits::default(), deadline)
+    }
+
+    fn stream<S: AsyncRead + AsyncWrite + Unpin>(script: S) -> LineStream<S> {
+        within(5.0, script)
+    }
+
+    async fn logout_of<S: AsyncRead + AsyncWrite + Unpin>(s: S) -> Goodbye {
+        logout(&mut stream(s), &mut Imap::default(), &probe(&[]), false).await
     }
 
     const DOVECOT: &[u8] = b"* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN AUTH=LOGIN] Dovecot (Debian) ready.\r\n";
 
     #[test]
     fn full_dialogue() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .read(DOVECOT)
                 .write(b"a1 CAPABILITY\r\n")
@@ -560,58 +528,71 @@ mod tests {
                 .read(b"* BYE Logging out\r\na5 OK Logout completed (0.001 + 0.000 secs).\r\n")
                 .build();
             let mut s = stream(mock);
-            let mut tags = Tags::default();
+            let mut imap = Imap::default();
             let g = greeting(&mut s).await.unwrap();
             assert!(!g.preauth);
             assert_eq!(short_greeting(&g.line), "* OK Dovecot (Debian) ready.");
-            let caps = capability(&mut s, &mut tags).await.unwrap();
+            let caps = capability(&mut s, &mut imap).await.unwrap();
             assert_eq!(caps, vec!["IMAP4REV1", "LITERAL+", "STARTTLS", "AUTH=PLAIN"]);
-            starttls(&mut s, &mut tags).await.unwrap();
-            login(&mut s, &mut tags, "monitor", "monpass", &caps)
+            starttls(&mut s, &mut imap).await.unwrap();
+            login(&mut s, &mut imap, "monitor", "monpass", &caps)
                 .await
                 .unwrap();
-            let (n, _) = examine(&mut s, &mut tags, "INBOX", true).await.unwrap();
-            assert_eq!(n, 2);
-            logout(&mut s, &mut tags).await.unwrap();
-        });
+            assert_eq!(examine(&mut s, &mut imap, "INBOX", true).await.unwrap(), 2);
+            let g = logout(&mut s, &mut imap, &probe(&[]), false).await;
+            assert_eq!(
+                g,
+                Goodbye::Said("a5 OK Logout completed (0.001 + 0.000 secs).".into())
+            );
+        })
+        .unwrap();
     }
 
     #[test]
     fn greetings() {
-        rt().block_on(async {
-            let mock = Builder::new()
-                .read(b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n")
-                .build();
-            assert!(greeting(&mut stream(mock)).await.unwrap().preauth);
-            let mock = Builder::new().read(b"* ok lower case\r\n").build();
-            assert!(greeting(&mut stream(mock)).await.is_ok());
-            let mock = Builder::new()
-                .read(b"* BYE too many connections\r\n")
-                .build();
-            let err = greeting(&mut stream(mock)).await.unwrap_err();
+        let greet = |bytes: &'static [u8]| {
+            let script = Builder::new().read(bytes).build();
+            block_on(async move { greeting(&mut stream(script)).await }).unwrap()
+        };
+        assert!(
+            greet(b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n")
+                .unwrap()
+                .preauth
+        );
+        assert!(!greet(b"* ok lower case\r\n").unwrap().preauth);
+        // What each refusal says, with and without -j.
+        let refusals: [(&[u8], &str, &str); 3] = [
+            (
+                b"* BYE too many connections\r\n",
+                "server not ready: * BYE too many connections",
+                "server not ready (* BYE greeting)",
+            ),
+            (
+                b"+OK pop3 here\r\n",
+                "not an IMAP greeting: +OK pop3 here",
+                "not an IMAP greeting",
+            ),
+            (
+                b"\x00\x01\xffjunk\r\n",
+                "not an IMAP greeting: \\x00\\x01\u{fffd}junk",
+                "not an IMAP greeting",
+            ),
+        ];
+        for (bytes, told, jailed) in refusals {
+            let err = greet(bytes).unwrap_err();
             assert_eq!(
-                err.message(false),
-                "server not ready: * BYE too many connections"
+                (err.message(false).as_str(), err.message(true).as_str()),
+                (told, jailed)
             );
-            assert_eq!(err.message(true), "server not ready (* BYE greeting)");
-            let mock = Builder::new().read(b"+OK pop3 here\r\n").build();
-            let err = greeting(&mut stream(mock)).await.unwrap_err();
-            assert_eq!(err.message(false), "not an IMAP greeting: +OK pop3 here");
-            let mock = Builder::new().read(b"\x00\x01\xffjunk\r\n").build();
-            let err = greeting(&mut stream(mock)).await.unwrap_err();
-            assert_eq!(
-                err.message(false),
-                "not an IMAP greeting: \\x00\\x01\u{fffd}junk"
-            );
-            assert_eq!(short_greeting("* OK [ALERT] x"), "* OK [ALERT] x");
-            assert_eq!(short_greeting("* OK [CAPABILITY IMAP4rev1]"), "* OK");
-            assert_eq!(short_greeting("* OK"), "* OK");
-        });
+        }
+        assert_eq!(short_greeting("* OK [ALERT] x"), "* OK [ALERT] x");
+        assert_eq!(short_greeting("* OK [CAPABILITY IMAP4rev1]"), "* OK");
+        assert_eq!(short_greeting("* OK"), "* OK");
     }
 
     #[test]
     fn rejections_name_the_step_never_the_password() {
-        rt().block_on(async {
+        block_on(async {
             let caps: Vec<String> = vec![];
             let mock = Builder::new()
                 .write(b"a1 LOGIN \"monitor\" \"s3cret\"\r\n")
@@ -619,23 +600,23 @@ mod tests {
                 .build();
             let err = login(
                 &mut stream(mock),
-                &mut Tags::default(),
+                &mut Imap::default(),
                 "monitor",
                 "s3cret",
                 &caps,
             )
             .await
             .unwrap_err();
+            let told = "LOGIN rejected: a1 NO [AUTHENTICATIONFAILED] Authentication failed.";
             assert_eq!(
-                err.message(false),
-                "LOGIN rejected: a1 NO [AUTHENTICATIONFAILED] Authentication failed."
+                (err.message(false).as_str(), err.message(true).as_str()),
+                (told, "LOGIN rejected")
             );
-            assert_eq!(err.message(true), "LOGIN rejected");
             let mock = Builder::new()
                 .write(b"a1 STARTTLS\r\n")
                 .read(b"a1 BAD TLS support isn't enabled.\r\n")
                 .build();
-            let err = starttls(&mut stream(mock), &mut Tags::default())
+            let err = starttls(&mut stream(mock), &mut Imap::default())
                 .await
                 .unwrap_err();
             assert_eq!(
@@ -644,16 +625,20 @@ mod tests {
             );
             let caps = vec!["LOGINDISABLED".to_string()];
             let mock = Builder::new().build();
-            let err = login(&mut stream(mock), &mut Tags::default(), "u", "p", &caps)
+            let err = login(&mut stream(mock), &mut Imap::default(), "u", "p", &caps)
                 .await
                 .unwrap_err();
-            assert!(err.message(false).contains("LOGINDISABLED"));
-        });
+            assert_eq!(
+                err.message(false),
+                "LOGIN: the server does not allow LOGIN here (LOGINDISABLED; use TLS)"
+            );
+        })
+        .unwrap();
     }
 
     #[test]
     fn quoting_and_literals_in_login() {
-        rt().block_on(async {
+        block_on(async {
             // A quote and a backslash travel quoted and escaped.
             let mock = Builder::new()
                 .write(b"a1 LOGIN \"mon\\\"itor\" \"pa\\\\ss\"\r\n")
@@ -661,7 +646,7 @@ mod tests {
                 .build();
             login(
                 &mut stream(mock),
-                &mut Tags::default(),
+                &mut Imap::default(),
                 "mon\"itor",
                 "pa\\ss",
                 &[],
@@ -675,7 +660,19 @@ mod tests {
                 .write("pä\r\n".as_bytes())
                 .read(b"a1 OK\r\n")
                 .build();
-            login(&mut stream(mock), &mut Tags::default(), "u", "pä", &[])
+            login(&mut stream(mock), &mut Imap::default(), "u", "pä", &[])
+                .await
+                .unwrap();
+            // Two of them: each after its own '+'.
+            let mock = Builder::new()
+                .write(b"a1 LOGIN {2}\r\n")
+                .read(b"+ OK\r\n")
+                .write("ü {3}\r\n".as_bytes())
+                .read(b"+ OK\r\n")
+                .write("pä\r\n".as_bytes())
+                .read(b"a1 OK\r\n")
+                .build();
+            login(&mut stream(mock), &mut Imap::default(), "ü", "pä", &[])
                 .await
                 .unwrap();
             // With LITERAL+ it is sent at once.
@@ -684,7 +681,7 @@ mod tests {
                 .write("a1 LOGIN \"u\" {3+}\r\npä\r\n".as_bytes())
                 .read(b"a1 OK\r\n")
                 .build();
-            login(&mut stream(mock), &mut Tags::default(), "u", "pä", &caps)
+            login(&mut stream(mock), &mut Imap::default(), "u", "pä", &caps)
                 .await
                 .unwrap();
             // A server refusing the literal ends the command there.
@@ -692,21 +689,42 @@ mod tests {
                 .write(b"a1 LOGIN \"u\" {3}\r\n")
                 .read(b"a1 BAD no literals\r\n")
                 .build();
-            let err = login(&mut stream(mock), &mut Tags::default(), "u", "pä", &[])
+            let err = login(&mut stream(mock), &mut Imap::default(), "u", "pä", &[])
                 .await
                 .unwrap_err();
             assert_eq!(err.message(false), "LOGIN rejected: a1 BAD no literals");
-        });
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_password_with_line_breaks_is_masked_in_the_transcript() {
+        block_on(async {
+            let mock = Builder::new()
+                .write(b"a1 LOGIN \"u\" {13}\r\n")
+                .read(b"+ OK\r\n")
+                .write(b"pw-line-1\r\nxy\r\n")
+                .read(b"a1 OK\r\n")
+                .build();
+            let mut s = stream(mock);
+            login(&mut s, &mut Imap::default(), "u", "pw-line-1\r\nxy", &[])
+                .await
+                .unwrap();
+            let text = s.transcript().lines().join("\n");
+            assert!(!text.contains("pw-line-1"), "{text}");
+            assert!(!text.contains("xy"), "{text}");
+        })
+        .unwrap();
     }
 
     #[test]
     fn literals_in_responses_are_read_through() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .write(b"a1 CAPABILITY\r\n")
                 .read(b"* LIST () \"/\" {5}\r\nab\r\nc\r\n* CAPABILITY IMAP4rev1\r\na1 OK done\r\n")
                 .build();
-            let caps = capability(&mut stream(mock), &mut Tags::default())
+            let caps = capability(&mut stream(mock), &mut Imap::default())
                 .await
                 .unwrap();
             assert_eq!(caps, vec!["IMAP4REV1"]);
@@ -715,22 +733,22 @@ mod tests {
             assert_eq!(literal_size("no literal"), None);
             let mock = Builder::new().read(b"* OK {99999999}\r\n").build();
             let err = greeting(&mut stream(mock)).await.unwrap_err();
-            assert!(
-                err.message(false).starts_with("server sent more than"),
-                "{}",
-                err.message(false)
+            assert_eq!(
+                err.message(false),
+                "server sent more than 1048576 bytes while waiting for the greeting"
             );
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn bye_garbage_and_cut_replies() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .write(b"a1 CAPABILITY\r\n")
                 .read(b"* BYE Server shutting down.\r\n")
                 .build();
-            let err = capability(&mut stream(mock), &mut Tags::default()).await.unwrap_err();
+            let err = capability(&mut stream(mock), &mut Imap::default()).await.unwrap_err();
             assert_eq!(
                 err.message(false),
                 "the server closed the connection during CAPABILITY: * BYE Server shutting down."
@@ -739,7 +757,7 @@ mod tests {
                 .write(b"a1 CAPABILITY\r\n")
                 .read(b"* CAPABILITY IMAP4rev1\r\na1 O")
                 .build();
-            let err = capability(&mut stream(mock), &mut Tags::default()).await.unwrap_err();
+            let err = capability(&mut stream(mock), &mut Imap::default()).await.unwrap_err();
             assert_eq!(
                 err.message(false),
                 "connection closed by the server after 'a1 O' while waiting for the reply to CAPABILITY"
@@ -748,7 +766,7 @@ mod tests {
                 .write(b"a1 CAPABILITY\r\n")
                 .read(b"hello?\r\n")
                 .build();
-            let err = capability(&mut stream(mock), &mut Tags::default()).await.unwrap_err();
+            let err = capability(&mut stream(mock), &mut Imap::default()).await.unwrap_err();
             assert_eq!(
                 err.message(false),
                 "invalid response from server: hello? while waiting for the reply to CAPABILITY"
@@ -757,18 +775,23 @@ mod tests {
                 .write(b"a1 CAPABILITY\r\n")
                 .read(b"a1 MAYBE\r\n")
                 .build();
-            assert!(capability(&mut stream(mock), &mut Tags::default()).await.is_err());
-        });
+            let err = capability(&mut stream(mock), &mut Imap::default()).await.unwrap_err();
+            assert_eq!(
+                err.message(false),
+                "invalid response from server: a1 MAYBE while waiting for the reply to CAPABILITY"
+            );
+        })
+        .unwrap();
     }
 
     #[test]
     fn examine_and_logout_checks() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .write(b"a1 EXAMINE \"Entw&APw-rfe\"\r\n")
                 .read(b"a1 NO Mailbox doesn't exist: Entw&APw-rfe\r\n")
                 .build();
-            let err = examine(&mut stream(mock), &mut Tags::default(), "Entwürfe", false)
+            let err = examine(&mut stream(mock), &mut Imap::default(), "Entwürfe", false)
                 .await
                 .unwrap_err();
             assert_eq!(
@@ -779,7 +802,7 @@ mod tests {
                 .write(b"a1 EXAMINE \"INBOX\"\r\n")
                 .read(b"a1 OK done\r\n")
                 .build();
-            let err = examine(&mut stream(mock), &mut Tags::default(), "INBOX", false)
+            let err = examine(&mut stream(mock), &mut Imap::default(), "INBOX", false)
                 .await
                 .unwrap_err();
             assert_eq!(
@@ -790,80 +813,115 @@ mod tests {
                 .write(b"a1 LOGOUT\r\n")
                 .read(b"a1 OK bye\r\n")
                 .build();
-            let err = logout(&mut stream(mock), &mut Tags::default())
-                .await
-                .unwrap_err();
+            let Goodbye::Failed(err) = logout_of(mock).await else {
+                panic!("a LOGOUT without * BYE passed");
+            };
             assert_eq!(err.message(false), "LOGOUT: no * BYE before the tagged OK");
             let mock = Builder::new()
                 .write(b"a1 LOGOUT\r\n")
                 .read(b"* BYE Logging out\r\n")
                 .build();
-            let err = logout(&mut stream(mock), &mut Tags::default())
-                .await
-                .unwrap_err();
+            let Goodbye::Failed(err) = logout_of(mock).await else {
+                panic!("a LOGOUT without the tagged OK passed");
+            };
             assert_eq!(
                 err.message(false),
                 "LOGOUT: connection closed after * BYE without the tagged OK"
             );
+            let mock = Builder::new()
+                .write(b"a1 LOGOUT\r\n")
+                .read(b"a1 NO not now\r\n")
+                .build();
+            let Goodbye::Failed(err) = logout_of(mock).await else {
+                panic!("a refused LOGOUT passed");
+            };
+            assert_eq!(err.message(false), "LOGOUT rejected: a1 NO not now");
+            // -q: sent as given, not awaited.
+            let mock = Builder::new().write(b"z9 LOGOUT\r\n").build();
+            let p = probe(&["-q", "z9 LOGOUT"]);
+            let g = logout(&mut stream(mock), &mut Imap::default(), &p, false).await;
+            assert_eq!(g, Goodbye::Sent);
             assert_eq!(
                 exists_in(&["* 3 EXISTS".into(), "* 4 exists".into()]),
                 Some(4)
             );
             assert_eq!(exists_in(&["* 3 RECENT".into()]), None);
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn custom_command_answers() {
-        rt().block_on(async {
+        block_on(async {
+            let deadline = Deadline::after(Duration::from_secs(5));
             let mock = Builder::new()
                 .write(b"x1 NOOP\r\n")
                 .read(b"* 2 EXISTS\r\nx1 OK NOOP completed.\r\n")
                 .build();
-            let mut s = stream(mock);
-            send_raw(&mut s, "x1 NOOP\r\n").await.unwrap();
-            assert_eq!(
-                read_answer(&mut s, "x1 NOOP\r\n").await.unwrap(),
-                vec!["* 2 EXISTS", "x1 OK NOOP completed."]
-            );
+            let p = probe(&["-s", "x1 NOOP"]);
+            let answer = send_probe(&mut stream(mock), &mut Imap::default(), &p, &deadline)
+                .await
+                .unwrap();
+            assert_eq!(answer.unwrap(), vec!["* 2 EXISTS", "x1 OK NOOP completed."]);
             let mock = Builder::new()
                 .write(b"\r\n")
                 .read(b"* BAD Error in IMAP command received by server.\r\n")
                 .build();
+            let p = probe(&["-s", "\\r\\n", "-E"]);
+            let answer = send_probe(&mut stream(mock), &mut Imap::default(), &p, &deadline)
+                .await
+                .unwrap();
+            assert_eq!(answer.map(|a| a.len()), Some(1));
+            // The user's LOGOUT ended the session: ours is not needed.
+            let mock = Builder::new()
+                .write(b"x1 LOGOUT\r\n")
+                .read(b"* BYE Logging out\r\n")
+                .write(b"a1 LOGOUT\r\n")
+                .read(b"x1 OK Logout completed.\r\n")
+                .build();
             let mut s = stream(mock);
-            send_raw(&mut s, "\r\n").await.unwrap();
-            assert_eq!(read_answer(&mut s, "\r\n").await.unwrap().len(), 1);
-        });
+            let mut imap = Imap::default();
+            let p = probe(&["-s", "x1 LOGOUT"]);
+            let answer = send_probe(&mut s, &mut imap, &p, &deadline).await.unwrap();
+            assert_eq!(answer.unwrap(), ["* BYE Logging out"]);
+            let g = logout(&mut s, &mut imap, &p, true).await;
+            assert_eq!(g, Goodbye::NotNeeded);
+        })
+        .unwrap();
     }
 
     #[test]
     fn stale_completions_of_other_tags_are_skipped() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .write(b"a1 CAPABILITY\r\n")
                 .read(b"x9 OK late\r\n* CAPABILITY IMAP4rev1\r\na1 OK\r\n")
                 .build();
-            assert!(capability(&mut stream(mock), &mut Tags::default())
-                .await
-                .is_ok());
-        });
+            assert_eq!(
+                capability(&mut stream(mock), &mut Imap::default())
+                    .await
+                    .unwrap(),
+                ["IMAP4REV1"]
+            );
+        })
+        .unwrap();
     }
 
     #[test]
-    fn silence_times_out() {
-        rt().block_on(async {
-            let (_peer, mock) = tokio::io::duplex(64);
-            let mut s = LineStream::new(
-                mock,
-                Limits::default(),
-                Deadline::after(Duration::from_millis(100)),
-            );
-            let err = greeting(&mut s).await.unwrap_err();
+    fn silence_names_the_command_awaited() {
+        block_on(async {
+            use tokio::io::AsyncWriteExt;
+            // The peer takes the command and never completes it.
+            let (mut peer, script) = tokio::io::duplex(256);
+            peer.write_all(b"* CAPABILITY IMAP4rev1\r\n").await.unwrap();
+            let reply = capability(&mut within(0.1, script), &mut Imap::default()).await;
+            let err = reply.unwrap_err();
             assert_eq!(
                 err.message(false),
-                "timed out after 0.1 seconds waiting for the greeting"
+                "timed out after 0.1 seconds waiting for the reply to CAPABILITY"
             );
             assert!(err.is_timeout());
-        });
+        })
+        .unwrap();
     }
 }

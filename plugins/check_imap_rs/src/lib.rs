@@ -2,23 +2,25 @@
 //! implicit TLS, optional LOGIN with the message count of a mailbox
 //! (EXAMINE), and LOGOUT. Accepts the options of C check_imap so existing
 //! command definitions keep working.
+//!
+//! The dialogue ([`converse`]) gathers plain [`Facts`]; [`evaluate`] judges
+//! them without any I/O.
 
 pub mod dialogue;
 pub mod quote;
 
-use std::time::Duration;
-
 use clap::Parser;
+use rsplugins::net::dialogue::{send, send_probe, Goodbye, Protocol, SHOWN};
 use rsplugins::net::runtime::block_on;
-use rsplugins::net::{count_messages, printable, Composer, Deadline, ProbeArgs, TlsMode};
+use rsplugins::net::{
+    count_messages, printable, Composer, Deadline, ProbeArgs, Session, SessionFacts, TlsMode,
+};
 use rsplugins::options::{CommonArgs, NetArgs, ThresholdArgs};
 use rsplugins::secret::Secret;
-use rsplugins::tls::{
-    require_tls_for_credentials, LoginArgs, MessageCountArgs, Session, TlsArgs, TlsOptions,
-};
+use rsplugins::tls::{LoginArgs, MessageCountArgs, TlsArgs, TlsOptions};
 use rsplugins::{CheckError, CheckResult};
 
-use dialogue::{Failure, Tags, SHOWN};
+use dialogue::{Failure, Imap};
 
 /// Service name on the first output line.
 pub const SERVICE: &str = "IMAP";
@@ -94,18 +96,16 @@ impl Args {
     }
 }
 
-/// What the dialogue gave after the greeting.
-#[derive(Debug, Clone, Default)]
-pub struct Transcript {
+/// What the dialogue established: plain data, judged by [`evaluate`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
     /// The greeting line.
     pub greeting: String,
     /// The greeting was `* PREAUTH`.
     pub preauth: bool,
     /// The capabilities (after STARTTLS, those announced over TLS).
     pub capabilities: Vec<String>,
-    /// Step names and the server's replies (shown with -v; never a command).
-    pub steps: Vec<String>,
-    /// The answer to the -s string.
+    /// The answer to the `-s` string, every line of it.
     pub answer: Option<Vec<String>>,
     /// The user logged in as.
     pub user: Option<String>,
@@ -113,232 +113,193 @@ pub struct Transcript {
     pub mailbox: Option<(String, u64)>,
     /// The step that failed; the dialogue stopped there.
     pub failure: Option<Failure>,
-    /// A problem with LOGOUT (the rest went through).
-    pub logout: Option<Failure>,
-    /// From the start of the check to the end of the dialogue.
-    pub elapsed: Duration,
+    /// How the session ended; `None` when a failure stopped it.
+    pub goodbye: Option<Goodbye>,
+    /// Peer, timings, TLS and the transcript.
+    pub session: SessionFacts,
 }
 
-impl Transcript {
+impl Facts {
     /// Greeting and -s answer: what --expect is matched against.
     pub fn received(&self) -> String {
-        let mut text = self.greeting.clone();
-        for line in self.answer.iter().flatten() {
-            text.push('\n');
-            text.push_str(line);
-        }
-        text
+        let answer = self.answer.iter().flatten().map(String::as_str);
+        std::iter::once(self.greeting.as_str())
+            .chain(answer)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The line of the -s answer the summary shows: the tagged completion.
+    pub fn answer_line(&self) -> Option<&str> {
+        self.answer.as_ref()?.last().map(String::as_str)
     }
 }
 
-/// The user and password to log in with, after the checks that need no
-/// connection (a password only over TLS unless --allow-plaintext).
+/// Checks the options that need no connection: a mailbox name, and the
+/// credentials (quoted strings and literals carry anything but NUL).
 fn credentials(args: &Args) -> Result<Option<(&str, &Secret)>, CheckError> {
     if args.mailbox.as_deref() == Some("") {
         return Err(CheckError::unknown("--mailbox must not be empty"));
     }
-    let (user, password) = match (&args.login.user, &args.login.password) {
-        (None, _) => return Ok(None),
-        (Some(_), None) => return Err(CheckError::unknown("--user needs --password")),
-        (Some(user), Some(password)) => (user, password),
-    };
-    // Quoted strings and literals carry anything but NUL.
-    if user.is_empty() || user.contains('\0') {
-        return Err(CheckError::unknown(
-            "the user name must be non-empty and without NUL",
-        ));
-    }
-    if password.expose().contains('\0') {
-        return Err(CheckError::unknown("the password must not contain NUL"));
-    }
-    require_tls_for_credentials(args.tls_mode().is_tls(), args.login.allow_plaintext)?;
-    Ok(Some((user, password)))
+    args.login.credentials(args.tls_mode().is_tls(), &['\0'])
 }
 
 /// Connects, talks and evaluates.
 pub fn check(args: Args) -> Result<CheckResult, CheckError> {
     let credentials = credentials(&args)?;
     let timeout = args.common.timeout;
-    let deadline = Deadline::from_timeout(&timeout);
     let tls = args.tls.options(credentials.is_some());
-    match block_on(converse(&args, credentials, &tls, deadline))? {
-        Ok((session, transcript)) => Ok(evaluate(&args, &session, &transcript)),
-        Err(f) => Err(f.into_check_error(&timeout, args.probe.refuse, args.probe.jail)),
-    }
+    let facts = block_on(converse(
+        &args,
+        credentials,
+        &tls,
+        Deadline::from_timeout(&timeout),
+    ))?;
+    facts
+        .map(|f| evaluate(&args, &f))
+        .map_err(|f| f.into_check_error(&timeout, args.probe.refuse, args.probe.jail))
 }
 
 /// The dialogue. Failures before a greeting arrived (connect, implicit TLS,
 /// greeting) and a failed STARTTLS handshake end it with an error; later
-/// ones are kept in the transcript, so the result still shows the greeting,
-/// TLS and timings.
-async fn converse(
+/// ones are kept in the facts, so the result still shows the greeting, TLS
+/// and timings.
+pub async fn converse(
     args: &Args,
     credentials: Option<(&str, &Secret)>,
     tls: &TlsOptions,
     deadline: Deadline,
-) -> Result<(Session, Transcript), Failure> {
+) -> Result<Facts, Failure> {
     let mut session =
         Session::open_for(&args.net, args.tls_mode(), (143, 993), tls, deadline).await?;
     let greeting = dialogue::greeting(&mut session.lines).await?;
-    let mut t = Transcript {
+    let mut facts = Facts {
         greeting: greeting.line,
         preauth: greeting.preauth,
-        ..Transcript::default()
+        ..Facts::default()
     };
-    let mut tags = Tags::default();
-    if let Err(f) = before_tls(&mut session, &mut tags, args, &mut t).await {
-        stop(&mut session, &mut tags, &mut t, f).await;
-        return Ok((session, t));
+    let mut imap = Imap::default();
+    if let Err(f) = before_tls(&mut session, &mut imap, args, &mut facts).await {
+        return Ok(stop(session, &mut imap, facts, f).await);
     }
     if args.tls_mode() == TlsMode::StartTls {
         session = session.starttls(tls).await?;
     }
-    match after_tls(&mut session, &mut tags, args, credentials, &mut t).await {
-        Ok(()) => t.elapsed = session.started.elapsed(),
-        Err(f) => stop(&mut session, &mut tags, &mut t, f).await,
+    match after_tls(&mut session, &mut imap, args, credentials, &mut facts).await {
+        Err(f) => Ok(stop(session, &mut imap, facts, f).await),
+        Ok(said) => Ok(Facts {
+            goodbye: Some(said),
+            session: session.facts(session.started.elapsed()),
+            ..facts
+        }),
     }
-    session.lines.shutdown().await;
-    Ok((session, t))
 }
 
-/// Records a failure; after a refusal says LOGOUT without waiting for the answer.
-async fn stop(session: &mut Session, tags: &mut Tags, t: &mut Transcript, failure: Failure) {
-    t.elapsed = session.started.elapsed();
+/// Ends the dialogue at `failure`; after a refusal the server still
+/// listens, so LOGOUT is said without waiting for the answer.
+async fn stop(mut session: Session, imap: &mut Imap, facts: Facts, failure: Failure) -> Facts {
+    let elapsed = session.started.elapsed();
     if matches!(failure, Failure::Rejected { .. } | Failure::Protocol { .. }) {
-        let logout = format!("{} LOGOUT", tags.next_tag());
-        let _ = session.lines.write_line(&logout, "sending LOGOUT").await;
+        let logout = format!("{}\r\n", imap.frame("LOGOUT"));
+        let _ = send(&mut session.lines, &logout, "LOGOUT").await;
     }
-    t.failure = Some(failure);
     session.lines.shutdown().await;
+    Facts {
+        failure: Some(failure),
+        session: session.facts(elapsed),
+        ..facts
+    }
 }
 
 /// CAPABILITY and, with --starttls, the STARTTLS command.
 async fn before_tls(
     session: &mut Session,
-    tags: &mut Tags,
+    imap: &mut Imap,
     args: &Args,
-    t: &mut Transcript,
+    facts: &mut Facts,
 ) -> Result<(), Failure> {
-    t.capabilities = dialogue::capability(&mut session.lines, tags).await?;
-    t.steps
-        .push(format!("capabilities: {}", t.capabilities.join(" ")));
+    facts.capabilities = dialogue::capability(&mut session.lines, imap).await?;
     if args.tls_mode() == TlsMode::StartTls {
-        let reply = dialogue::starttls(&mut session.lines, tags).await?;
-        t.steps.push(format!("STARTTLS: {reply}"));
+        dialogue::starttls(&mut session.lines, imap).await?;
     }
     Ok(())
 }
 
-/// After TLS: CAPABILITY again, the -s string, LOGIN, EXAMINE, LOGOUT.
+/// After TLS: CAPABILITY again, the -s string, LOGIN, EXAMINE, then LOGOUT
+/// (or -q).
 async fn after_tls(
     session: &mut Session,
-    tags: &mut Tags,
+    imap: &mut Imap,
     args: &Args,
     credentials: Option<(&str, &Secret)>,
-    t: &mut Transcript,
-) -> Result<(), Failure> {
+    facts: &mut Facts,
+) -> Result<Goodbye, Failure> {
+    let deadline = *session.deadline();
+    let lines = &mut session.lines;
     if args.tls_mode() == TlsMode::StartTls {
         // What was announced before TLS may have been forged: ask again.
-        t.capabilities = dialogue::capability(&mut session.lines, tags).await?;
-        t.steps.push(format!(
-            "capabilities over TLS: {}",
-            t.capabilities.join(" ")
-        ));
+        facts.capabilities = dialogue::capability(lines, imap).await?;
     }
-    if let Some(text) = args.probe.send_line() {
-        dialogue::send_raw(&mut session.lines, &text).await?;
-        if let Some(delay) = args.probe.delay {
-            let pause = tokio::time::sleep(Duration::from_secs_f64(delay));
-            let _ = session.deadline().run(pause).await;
+    facts.answer = send_probe(lines, imap, &args.probe, &deadline).await?;
+    let capable = |name: &str| facts.capabilities.iter().any(|c| c == name);
+    let literal_plus = capable("LITERAL+");
+    match credentials {
+        Some(_) if facts.preauth => {
+            lines.note("(LOGIN skipped: the server greeted with PREAUTH)");
         }
-        let answer = dialogue::read_answer(&mut session.lines, &text).await?;
-        t.steps
-            .extend(answer.iter().map(|line| format!("-s answer: {line}")));
-        t.answer = Some(answer);
-    }
-    if let Some((user, password)) = credentials {
-        if t.preauth {
-            t.steps
-                .push("LOGIN skipped: the server greeted with PREAUTH".to_string());
-        } else {
-            let reply = dialogue::login(
-                &mut session.lines,
-                tags,
-                user,
-                password.expose(),
-                &t.capabilities,
-            )
-            .await?;
-            t.steps.push(format!("LOGIN: {reply}"));
-            t.user = Some(user.to_string());
+        Some((user, password)) => {
+            let caps = &facts.capabilities;
+            dialogue::login(lines, imap, user, password.expose(), caps).await?;
+            facts.user = Some(user.to_string());
         }
+        None => {}
     }
     if let Some(mailbox) = args.mailbox() {
-        let literal_plus = t.capabilities.iter().any(|c| c == "LITERAL+");
-        let (count, reply) =
-            dialogue::examine(&mut session.lines, tags, mailbox, literal_plus).await?;
-        t.steps.push(format!("EXAMINE {mailbox}: {reply}"));
-        t.mailbox = Some((mailbox.to_string(), count));
+        let count = dialogue::examine(lines, imap, mailbox, literal_plus).await?;
+        facts.mailbox = Some((mailbox.to_string(), count));
     }
-    match args.probe.quit_text() {
-        Some(text) => {
-            // As C: the string is sent and the answer not judged.
-            let _ = dialogue::send_raw(&mut session.lines, &text).await;
-        }
-        None => match dialogue::logout(&mut session.lines, tags).await {
-            Ok(reply) => t.steps.push(format!("LOGOUT: {reply}")),
-            Err(f) if t.answer.is_some() && f.is_closed() => t
-                .steps
-                .push("LOGOUT: not needed, the server closed after -s".to_string()),
-            Err(f) => t.logout = Some(f),
-        },
-    }
-    Ok(())
+    let answered = facts.answer.is_some();
+    Ok(dialogue::logout(lines, imap, &args.probe, answered).await)
 }
 
-/// Turns the session and transcript into a result.
-pub fn evaluate(args: &Args, session: &Session, t: &Transcript) -> CheckResult {
+/// The result: failures and mismatches first, then the greeting without
+/// its capability list (the address with -j), TLS, certificate and time,
+/// then the `-s` answer, the login and the mailbox; with -v the transcript.
+pub fn evaluate(args: &Args, facts: &Facts) -> CheckResult {
     let shown = if args.probe.jail {
-        session.target()
+        facts.session.target.clone()
     } else {
-        printable(dialogue::short_greeting(&t.greeting).as_bytes(), SHOWN)
+        printable(dialogue::short_greeting(&facts.greeting).as_bytes(), SHOWN)
     };
-    let base = session.result(
-        &shown,
-        UPGRADE,
-        t.elapsed,
-        &args.thresholds.thresholds(),
-        args.tls.certificate,
-    );
-    compose(args, base, t)
-}
-
-/// `3 messages`, `1 message`.
-/// Adds the IMAP steps to the common result (greeting, TLS, certificate,
-/// time): failures and mismatches first, then the login and mailbox.
-pub fn compose(args: &Args, base: CheckResult, t: &Transcript) -> CheckResult {
-    let mut c = Composer::new(base, &args.probe, args.common.timeout);
-    c.failure(t.failure.as_ref());
-    c.expectation(&t.received());
-    c.answer(t.answer.as_ref().and_then(|a| a.last()).map(String::as_str));
-    if let Some(user) = &t.user {
-        c.note(format!("logged in as {user}"));
-    } else if t.preauth && args.login.user.is_some() {
-        c.note("preauthenticated");
+    let thresholds = args.thresholds.thresholds();
+    let common = (facts.session).common_parts(&shown, UPGRADE, &thresholds, args.tls.certificate);
+    let mut c = Composer::new(common, &args.probe, args.common.timeout);
+    c.failure(facts.failure.as_ref());
+    c.expectation(&facts.received());
+    c.answer(facts.answer_line());
+    match &facts.user {
+        Some(user) => c.note(format!("logged in as {user}")),
+        None if facts.preauth && args.login.user.is_some() => c.note("preauthenticated"),
+        None => {}
     }
-    if let Some((mailbox, n)) = &t.mailbox {
-        let thresholds = args.messages.thresholds();
-        c.messages(*n, &thresholds, format!("{mailbox} {}", count_messages(*n)));
+    if let Some((mailbox, n)) = &facts.mailbox {
+        let text = format!("{mailbox} {}", count_messages(*n));
+        c.messages(*n, &args.messages.thresholds(), text);
     }
-    c.goodbye(t.logout.as_ref());
-    c.finish(&t.steps, args.common.verbosity())
+    if let Some(g) = &facts.goodbye {
+        c.goodbye(g);
+    }
+    c.finish(&facts.session.transcript.lines(), args.common.verbosity())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rsplugins::net::NetError;
+    use rsplugins::clock::now_epoch;
+    use rsplugins::net::{NetError, Transcript};
+    use rsplugins::tls::{CertFacts, TlsFacts, TlsSummary};
     use rsplugins::State;
+    use std::time::Duration;
 
     fn args(extra: &[&str]) -> Args {
         let mut argv = vec!["check_imap_rs", "-H", "127.0.0.1"];
@@ -346,54 +307,60 @@ mod tests {
         Args::try_parse_from(argv).unwrap()
     }
 
-    fn base() -> CheckResult {
-        CheckResult::with_state(State::Ok, "* OK ready., 0.004 s")
+    /// TLSv1.3 (after STARTTLS when `upgraded`) with a certificate for
+    /// localhost that ends `days` from now (and an hour).
+    fn tls(days: i64, upgraded: bool) -> TlsSummary {
+        let cert = CertFacts {
+            subject: "localhost".into(),
+            issuer: "rsplugins test CA".into(),
+            not_after: now_epoch() + days * 86_400 + days.signum() * 3600,
+        };
+        TlsSummary {
+            facts: TlsFacts {
+                version: "TLSv1.3".into(),
+                cipher: "TLS13_AES_128_GCM_SHA256".into(),
+                cert: Some(cert),
+                verified: false,
+            },
+            handshake_time: Duration::from_millis(3),
+            upgraded,
+        }
     }
 
-    fn transcript() -> Transcript {
-        Transcript {
+    /// A dialogue of 5 ms (2 ms connect) with 127.0.0.1 port 143, LOGOUT answered.
+    fn facts(tls: Option<TlsSummary>) -> Facts {
+        Facts {
             greeting: "* OK [CAPABILITY IMAP4rev1] ready.".to_string(),
-            ..Transcript::default()
+            goodbye: Some(Goodbye::Said("a2 OK Logout completed.".into())),
+            session: SessionFacts {
+                host: "localhost".into(),
+                target: "127.0.0.1 port 143".into(),
+                connect_time: Duration::from_millis(2),
+                elapsed: Duration::from_millis(5),
+                tls,
+                transcript: Transcript::default(),
+            },
+            ..Facts::default()
         }
+    }
+
+    /// State, first line and perfdata as printed.
+    fn judge(args: &Args, facts: &Facts) -> (State, String, Vec<String>) {
+        let r = evaluate(args, facts);
+        let perf = r.all_perfdata().iter().map(|p| p.to_string()).collect();
+        (r.state(), r.summary, perf)
     }
 
     #[test]
     fn options_like_c() {
-        let a = args(&[
-            "-p",
-            "143",
-            "-e",
-            "* OK",
-            "-e",
-            "Dovecot",
-            "-A",
-            "-s",
-            "x1 NOOP",
-            "-q",
-            "x2 LOGOUT\\r\\n",
-            "-E",
-            "-r",
-            "ok",
-            "-M",
-            "crit",
-            "-m",
-            "100",
-            "-d",
-            "1",
-            "-j",
-            "-S",
-            "-D",
-            "30,14",
-            "--sni",
-            "mail",
-            "-w",
-            "1",
-            "-c",
-            "2",
-            "-t",
-            "5",
-            "-6",
-        ]);
+        // C's check_imap command lines: words with spaces first, then the rest.
+        let mut argv = vec!["-e", "* OK", "-s", "x1 NOOP", "-q", "x2 LOGOUT\\r\\n"];
+        argv.extend(
+            "-p 143 -e Dovecot -A -E -r ok -M crit -m 100 -d 1 -j -S -D 30,14 --sni mail \
+             -w 1 -c 2 -t 5 -6"
+                .split_whitespace(),
+        );
+        let a = args(&argv);
         assert_eq!(a.probe.expect.len(), 2);
         assert_eq!(a.probe.refuse, State::Ok);
         assert_eq!(a.probe.mismatch, State::Critical);
@@ -443,9 +410,59 @@ mod tests {
         .is_ok());
         // Line breaks travel in a literal; NUL cannot travel at all.
         assert!(credentials(&args(&["-U", "u\r\nx", "-P", "p", "-S"])).is_ok());
-        assert!(credentials(&args(&["-U", "u\0x", "-P", "p", "-S"])).is_err());
-        let e = credentials(&args(&["-U", "u", "-P", "p", "-S", "--mailbox", ""])).unwrap_err();
+        let e = credentials(&args(&["-U", "u\0x", "-P", "p", "-S"])).unwrap_err();
+        assert_eq!(e.message, "the user name must be non-empty and without NUL");
+        let e = credentials(&args(&["-U", "u", "-P", "p\0", "-S"])).unwrap_err();
+        assert_eq!(e.message, "the password must not contain NUL");
+        // An empty mailbox is refused before anything else.
+        let e = credentials(&args(&["-U", "u", "-P", "p", "--mailbox", ""])).unwrap_err();
         assert_eq!(e.state, State::Unknown);
+        assert_eq!(e.message, "--mailbox must not be empty");
+        assert_eq!(credentials(&args(&[])).unwrap(), None);
+    }
+
+    #[test]
+    fn greeting_without_capabilities_and_time() {
+        let (state, line, perf) = judge(&args(&[]), &facts(None));
+        assert_eq!(state, State::Ok);
+        assert_eq!(line, "* OK ready., 0.005 s");
+        assert_eq!(perf, ["time=0.005s;;;0", "connect_time=0.002s;;;0"]);
+        let (state, line, _) = judge(&args(&["-w", "0.004"]), &facts(None));
+        assert_eq!(state, State::Warning);
+        assert_eq!(line, "0.005 s, * OK ready.");
+        // -j: the address instead of the greeting.
+        assert_eq!(
+            judge(&args(&["-j"]), &facts(None)).1,
+            "127.0.0.1 port 143, 0.005 s"
+        );
+    }
+
+    #[test]
+    fn starttls_and_certificate_days() {
+        let f = facts(Some(tls(200, true)));
+        let (state, line, perf) = judge(&args(&["--starttls"]), &f);
+        assert_eq!(state, State::Ok);
+        assert_eq!(
+            line,
+            "* OK ready., STARTTLS TLSv1.3, cert localhost 200 days left, 0.005 s"
+        );
+        assert_eq!(
+            perf,
+            [
+                "time=0.005s;;;0",
+                "connect_time=0.002s;;;0",
+                "tls_time=0.003s;;;0"
+            ]
+        );
+        let f = facts(Some(tls(10, false)));
+        let (state, line, _) = judge(&args(&["-S", "-D", "30,14"]), &f);
+        assert_eq!(state, State::Critical);
+        assert_eq!(
+            line,
+            "cert localhost 10 days left, * OK ready., TLSv1.3, 0.005 s"
+        );
+        // Without -D the days are only mentioned.
+        assert_eq!(judge(&args(&["-S"]), &f).0, State::Ok);
     }
 
     #[test]
@@ -461,76 +478,119 @@ mod tests {
             "--messages-critical",
             "5",
         ]);
-        let mut t = transcript();
-        t.user = Some("monitor".into());
-        t.mailbox = Some(("INBOX".into(), 2));
-        let r = compose(&a, base(), &t);
-        assert_eq!(r.state(), State::Warning);
+        let mut f = facts(None);
+        f.user = Some("monitor".into());
+        f.mailbox = Some(("INBOX".into(), 2));
+        let (state, line, perf) = judge(&a, &f);
+        assert_eq!(state, State::Warning);
         assert_eq!(
-            r.summary,
-            "* OK ready., 0.004 s, logged in as monitor, INBOX 2 messages"
+            line,
+            "INBOX 2 messages, * OK ready., 0.005 s, logged in as monitor"
         );
-        assert_eq!(r.perfdata[0].to_string(), "messages=2;1;5;0");
-        t.mailbox = Some(("INBOX".into(), 6));
-        assert_eq!(compose(&a, base(), &t).state(), State::Critical);
+        assert_eq!(perf[2], "messages=2;1;5;0");
+        f.mailbox = Some(("INBOX".into(), 1));
+        let (state, line, _) = judge(&a, &f);
+        assert_eq!(state, State::Ok);
+        assert_eq!(
+            line,
+            "* OK ready., 0.005 s, logged in as monitor, INBOX 1 message"
+        );
+        f.mailbox = Some(("INBOX".into(), 6));
+        assert_eq!(judge(&a, &f).0, State::Critical);
     }
 
     #[test]
     fn failures_and_logout_problems() {
         let a = args(&[]);
-        let mut t = transcript();
-        t.failure = Some(Failure::Rejected {
+        let mut f = facts(None);
+        f.goodbye = None;
+        f.failure = Some(Failure::Rejected {
             step: "STARTTLS".into(),
             verb: "refused",
             reply: "a2 BAD no".into(),
         });
-        let r = compose(&a, base(), &t);
-        assert_eq!(r.state(), State::Critical);
-        assert!(r
-            .summary
-            .starts_with("STARTTLS refused: a2 BAD no, * OK ready."));
-        let mut t = transcript();
-        t.logout = Some(Failure::Protocol {
+        let (state, line, _) = judge(&a, &f);
+        assert_eq!(state, State::Critical);
+        assert_eq!(line, "STARTTLS refused: a2 BAD no, * OK ready., 0.005 s");
+        let mut f = facts(None);
+        f.goodbye = Some(Goodbye::Failed(Failure::Protocol {
             step: "LOGOUT".into(),
             what: "no * BYE before the tagged OK".into(),
-        });
-        assert_eq!(compose(&a, base(), &t).state(), State::Warning);
-        t.logout = Some(Failure::net(
+        }));
+        let (state, line, _) = judge(&a, &f);
+        assert_eq!(state, State::Warning);
+        assert_eq!(
+            line,
+            "LOGOUT: no * BYE before the tagged OK, * OK ready., 0.005 s"
+        );
+        f.goodbye = Some(Goodbye::Failed(Failure::net(
             NetError::timeout("waiting for the reply to LOGOUT", Duration::from_secs(3)),
             "waiting for the reply to LOGOUT",
-        ));
-        assert_eq!(
-            compose(&args(&["-t", "3:unknown"]), base(), &t).state(),
-            State::Unknown
-        );
+        )));
+        assert_eq!(judge(&args(&["-t", "3:unknown"]), &f).0, State::Unknown);
     }
 
     #[test]
     fn expect_strings_see_the_whole_greeting_and_the_answer() {
         // The summary drops [CAPABILITY ...] but --expect still sees it.
         let a = args(&["-e", "IMAP4rev1"]);
-        assert_eq!(compose(&a, base(), &transcript()).state(), State::Ok);
+        assert_eq!(judge(&a, &facts(None)).0, State::Ok);
         let a = args(&["-e", "NOPE"]);
-        let r = compose(&a, base(), &transcript());
-        assert_eq!(r.state(), State::Warning);
-        assert!(r
-            .summary
-            .starts_with("unexpected response: 'NOPE' not found"));
+        let (state, line, _) = judge(&a, &facts(None));
+        assert_eq!(state, State::Warning);
+        assert_eq!(
+            line,
+            "unexpected response: 'NOPE' not found, * OK ready., 0.005 s"
+        );
         let a = args(&["-s", "x1 NOOP", "-e", "x1 OK"]);
-        let mut t = transcript();
-        t.answer = Some(vec!["* 2 EXISTS".into(), "x1 OK NOOP completed.".into()]);
-        let r = compose(&a, base(), &t);
-        assert_eq!(r.state(), State::Ok);
-        assert!(r.summary.ends_with("answer 'x1 OK NOOP completed.'"));
+        let mut f = facts(None);
+        f.answer = Some(vec!["* 2 EXISTS".into(), "x1 OK NOOP completed.".into()]);
+        let (state, line, _) = judge(&a, &f);
+        assert_eq!(state, State::Ok);
+        assert_eq!(line, "* OK ready., 0.005 s, answer 'x1 OK NOOP completed.'");
+        // Not shown with -j, still matched.
+        let a = args(&["-s", "x1 NOOP", "-e", "x1 OK", "-j"]);
+        assert_eq!(
+            judge(&a, &f),
+            (
+                State::Ok,
+                "127.0.0.1 port 143, 0.005 s".to_string(),
+                vec![
+                    "time=0.005s;;;0".to_string(),
+                    "connect_time=0.002s;;;0".to_string()
+                ]
+            )
+        );
     }
 
     #[test]
     fn preauth_skips_login() {
         let a = args(&["-U", "u", "-P", "pw-imap-unit", "-S"]);
-        let mut t = transcript();
-        t.preauth = true;
-        assert!(compose(&a, base(), &t)
-            .summary
-            .ends_with("preauthenticated"));
+        let mut f = facts(None);
+        f.greeting = "* PREAUTH [CAPABILITY IMAP4rev1] Logged in as u".into();
+        f.preauth = true;
+        f.mailbox = Some(("INBOX".into(), 5));
+        assert_eq!(
+            judge(&a, &f).1,
+            "* PREAUTH Logged in as u, 0.005 s, preauthenticated, INBOX 5 messages"
+        );
+    }
+
+    #[test]
+    fn the_transcript_only_with_verbose() {
+        let mut f = facts(None);
+        f.session.transcript.sent("a1 CAPABILITY\r\n");
+        f.session.transcript.received("* CAPABILITY IMAP4rev1");
+        f.session.transcript.received("a1 OK done");
+        assert!(evaluate(&args(&[]), &f).details.is_empty());
+        assert_eq!(
+            evaluate(&args(&["-v"]), &f).details,
+            [
+                "> a1 CAPABILITY",
+                "< * CAPABILITY IMAP4rev1",
+                "< a1 OK done"
+            ]
+        );
+        assert!(evaluate(&args(&["-v", "-j"]), &f).details.is_empty());
     }
 }

@@ -1,16 +1,16 @@
-//! The POP3 dialogue (RFC 1939; STLS from RFC 2595), written against any
-//! stream so every step is tested on scripted bytes and runs unchanged over
-//! TLS. Every read is bounded by the [`LineStream`] limits and deadline.
+//! The POP3 dialogue (RFC 1939; STLS from RFC 2595): how its replies are
+//! read and judged ([`Pop3`], a [`Protocol`]) and its steps, on the
+//! library's [`step`]. Written against any stream so every step is tested
+//! on scripted bytes and runs unchanged over TLS; every read is bounded by
+//! the [`LineStream`] limits and deadline.
 //!
 //! Commands carrying the password are never part of a message: errors name
 //! the step (`PASS`), not the line sent.
 
+use rsplugins::net::dialogue::{read_line, step, Protocol, Verdict, SHOWN};
 pub use rsplugins::net::Failure;
 use rsplugins::net::{printable, LineStream, NetError};
 use tokio::io::{AsyncRead, AsyncWrite};
-
-/// How many characters of server text a message shows.
-pub const SHOWN: usize = 200;
 
 /// The status of a reply line: `Some(true)` for `+OK`, `Some(false)` for
 /// `-ERR`, `None` for anything else.
@@ -25,14 +25,65 @@ pub fn indicator(line: &str) -> Option<bool> {
     }
 }
 
-async fn read_line<S: AsyncRead + AsyncWrite + Unpin>(
-    lines: &mut LineStream<S>,
-    during: &str,
-) -> Result<String, Failure> {
-    lines
-        .read_line(during)
-        .await
-        .map_err(|e| Failure::net(e, during))
+/// POP3 replies: one status line, `+OK` or `-ERR`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pop3 {
+    /// Lines without a status are skipped until one has it: after the
+    /// user's `-s` text the rest of a multi-line answer not known to be
+    /// one may still be on its way.
+    pub skip_strays: bool,
+}
+
+impl Protocol for Pop3 {
+    type Reply = String;
+
+    async fn read<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        lines: &mut LineStream<S>,
+        during: &str,
+    ) -> Result<String, Failure> {
+        loop {
+            let line = read_line(lines, during).await?;
+            if !self.skip_strays || indicator(&line).is_some() {
+                return Ok(line);
+            }
+        }
+    }
+
+    fn verdict(&self, reply: &String) -> Verdict {
+        match indicator(reply) {
+            Some(true) => Verdict::Positive,
+            Some(false) => Verdict::Refused,
+            None => Verdict::NotProtocol,
+        }
+    }
+
+    fn line<'r>(&self, reply: &'r String) -> &'r str {
+        reply
+    }
+
+    /// The status line, and for a positive multi-line answer every line up
+    /// to the final `.` (not included).
+    async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        lines: &mut LineStream<S>,
+        sent: &str,
+        during: &str,
+    ) -> Result<Vec<String>, Failure> {
+        let first = read_line(lines, during).await?;
+        let multi = indicator(&first) == Some(true) && is_multiline(sent);
+        let mut answer = vec![first];
+        if multi {
+            loop {
+                let line = read_line(lines, during).await?;
+                if line == "." {
+                    break;
+                }
+                answer.push(line);
+            }
+        }
+        Ok(answer)
+    }
 }
 
 /// Reads the greeting: `+OK ...`, else the reason it is not.
@@ -40,72 +91,35 @@ pub async fn greeting<S: AsyncRead + AsyncWrite + Unpin>(
     lines: &mut LineStream<S>,
 ) -> Result<String, Failure> {
     let line = read_line(lines, "waiting for the greeting").await?;
-    let reply = printable(line.as_bytes(), SHOWN);
     match indicator(&line) {
         Some(true) => Ok(line),
-        Some(false) => Err(Failure::Greeting {
-            reply,
-            refused: true,
-            expected: "a POP3 greeting",
-            refusal: "-ERR",
-        }),
-        None => Err(Failure::Greeting {
-            reply,
-            refused: false,
-            expected: "a POP3 greeting",
-            refusal: "-ERR",
-        }),
-    }
-}
-
-/// Sends `command` and reads its one-line reply: the `+OK` line, or
-/// [`Failure::Rejected`] naming `name` (never the command, which may hold
-/// the password) with `verb` ("rejected", "refused").
-pub async fn step<S: AsyncRead + AsyncWrite + Unpin>(
-    lines: &mut LineStream<S>,
-    command: &str,
-    name: &str,
-    verb: &'static str,
-) -> Result<String, Failure> {
-    let sending = format!("sending {name}");
-    lines
-        .write_line(command, &sending)
-        .await
-        .map_err(|e| Failure::net(e, &sending))?;
-    let during = format!("waiting for the reply to {name}");
-    let line = read_line(lines, &during).await?;
-    match indicator(&line) {
-        Some(true) => Ok(line),
-        Some(false) => Err(Failure::Rejected {
-            step: name.to_string(),
-            verb,
+        status => Err(Failure::Greeting {
             reply: printable(line.as_bytes(), SHOWN),
+            refused: status == Some(false),
+            expected: "a POP3 greeting",
+            refusal: "-ERR",
         }),
-        None => Err(Failure::net(
-            NetError::Garbage {
-                what: printable(line.as_bytes(), SHOWN),
-            },
-            &during,
-        )),
     }
 }
 
 /// STLS; after its `+OK` the caller starts the TLS handshake.
 pub async fn stls<S: AsyncRead + AsyncWrite + Unpin>(
     lines: &mut LineStream<S>,
+    pop3: &mut Pop3,
 ) -> Result<String, Failure> {
-    step(lines, "STLS", "STLS", "refused").await
+    step(lines, pop3, "STLS", "STLS", "refused").await
 }
 
-/// USER and PASS; the replies to both.
+/// USER and PASS.
 pub async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     lines: &mut LineStream<S>,
+    pop3: &mut Pop3,
     user: &str,
     password: &str,
-) -> Result<(String, String), Failure> {
-    let user_reply = step(lines, &format!("USER {user}"), "USER", "rejected").await?;
-    let pass_reply = step(lines, &format!("PASS {password}"), "PASS", "rejected").await?;
-    Ok((user_reply, pass_reply))
+) -> Result<(), Failure> {
+    step(lines, pop3, &format!("USER {user}"), "USER", "rejected").await?;
+    step(lines, pop3, &format!("PASS {password}"), "PASS", "rejected").await?;
+    Ok(())
 }
 
 /// What STAT reports.
@@ -132,43 +146,17 @@ pub fn parse_stat(line: &str) -> Option<Maildrop> {
 /// STAT: the number and size of the messages.
 pub async fn stat<S: AsyncRead + AsyncWrite + Unpin>(
     lines: &mut LineStream<S>,
-) -> Result<(Maildrop, String), Failure> {
-    let line = step(lines, "STAT", "STAT", "rejected").await?;
-    match parse_stat(&line) {
-        Some(m) => Ok((m, line)),
-        None => Err(Failure::net(
+    pop3: &mut Pop3,
+) -> Result<Maildrop, Failure> {
+    let line = step(lines, pop3, "STAT", "STAT", "rejected").await?;
+    parse_stat(&line).ok_or_else(|| {
+        Failure::net(
             NetError::Garbage {
                 what: printable(line.as_bytes(), SHOWN),
             },
             "reading the reply to STAT",
-        )),
-    }
-}
-
-/// QUIT, expecting `+OK`. Lines before the status line are skipped, so the
-/// rest of a multi-line answer to a `-s` command does not count as the reply.
-pub async fn quit<S: AsyncRead + AsyncWrite + Unpin>(
-    lines: &mut LineStream<S>,
-) -> Result<String, Failure> {
-    lines
-        .write_line("QUIT", "sending QUIT")
-        .await
-        .map_err(|e| Failure::net(e, "sending QUIT"))?;
-    let during = "waiting for the reply to QUIT";
-    loop {
-        let line = read_line(lines, during).await?;
-        match indicator(&line) {
-            Some(true) => return Ok(line),
-            Some(false) => {
-                return Err(Failure::Rejected {
-                    step: "QUIT".to_string(),
-                    verb: "rejected",
-                    reply: printable(line.as_bytes(), SHOWN),
-                })
-            }
-            None => continue,
-        }
-    }
+        )
+    })
 }
 
 /// Whether a positive answer to `command` is multi-line (ends with `.`):
@@ -186,61 +174,28 @@ pub fn is_multiline(command: &str) -> bool {
     }
 }
 
-/// Sends a `-s` text as is.
-pub async fn send_raw<S: AsyncRead + AsyncWrite + Unpin>(
-    lines: &mut LineStream<S>,
-    text: &str,
-) -> Result<(), Failure> {
-    lines
-        .write_all(text.as_bytes(), "sending the -s string")
-        .await
-        .map_err(|e| Failure::net(e, "sending the -s string"))
-}
-
-/// Reads the answer to a `-s` text: its status line, and for a positive
-/// multi-line answer every line up to the final `.` (not included).
-pub async fn read_answer<S: AsyncRead + AsyncWrite + Unpin>(
-    lines: &mut LineStream<S>,
-    sent: &str,
-) -> Result<Vec<String>, Failure> {
-    let during = "waiting for the answer to the -s string";
-    let first = read_line(lines, during).await?;
-    let multi = indicator(&first) == Some(true) && is_multiline(sent);
-    let mut answer = vec![first];
-    if multi {
-        loop {
-            let line = read_line(lines, during).await?;
-            if line == "." {
-                break;
-            }
-            answer.push(line);
-        }
-    }
-    Ok(answer)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rsplugins::net::{Deadline, Limits};
+    use clap::Parser;
+    use rsplugins::net::dialogue::{goodbye, send_probe, Goodbye};
+    use rsplugins::net::runtime::block_on;
+    use rsplugins::net::{Deadline, Limits, ProbeArgs};
     use rsplugins::state::State;
     use rsplugins::timeout::TimeoutSpec;
     use std::time::Duration;
     use tokio_test::io::Builder;
 
-    fn stream<S: AsyncRead + AsyncWrite + Unpin>(s: S) -> LineStream<S> {
-        LineStream::new(
-            s,
-            Limits::default(),
-            Deadline::after(Duration::from_secs(5)),
-        )
+    /// The dialogue over a scripted stream, with 5 seconds to go.
+    fn stream<S: AsyncRead + AsyncWrite + Unpin>(script: S) -> LineStream<S> {
+        let deadline = Deadline::after(Duration::from_secs(5));
+        LineStream::new(script, Limits::default(), deadline)
     }
 
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
+    /// C's send/expect options as check_pop3_rs reads them.
+    fn probe(args: &[&str]) -> ProbeArgs {
+        let argv = ["check_pop3_rs", "-H", "localhost"].iter().chain(args);
+        crate::Args::try_parse_from(argv).unwrap().probe
     }
 
     #[test]
@@ -256,7 +211,7 @@ mod tests {
 
     #[test]
     fn full_login_dialogue() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .read(b"+OK Dovecot (Debian) ready.\r\n")
                 .write(b"STLS\r\n")
@@ -271,28 +226,32 @@ mod tests {
                 .read(b"+OK Logging out.\r\n")
                 .build();
             let mut s = stream(mock);
+            let mut pop3 = Pop3::default();
             assert_eq!(
                 greeting(&mut s).await.unwrap(),
                 "+OK Dovecot (Debian) ready."
             );
-            stls(&mut s).await.unwrap();
-            let (_, pass) = login(&mut s, "monitor", "monpass").await.unwrap();
-            assert_eq!(pass, "+OK Logged in.");
-            let (m, _) = stat(&mut s).await.unwrap();
+            stls(&mut s, &mut pop3).await.unwrap();
+            login(&mut s, &mut pop3, "monitor", "monpass")
+                .await
+                .unwrap();
             assert_eq!(
-                m,
+                stat(&mut s, &mut pop3).await.unwrap(),
                 Maildrop {
                     messages: 2,
                     octets: 1234
                 }
             );
-            assert_eq!(quit(&mut s).await.unwrap(), "+OK Logging out.");
-        });
+            let g = goodbye(&mut s, &mut pop3, &probe(&[]), "QUIT", false).await;
+            assert_eq!(g, Goodbye::Said("+OK Logging out.".into()));
+            assert_eq!(s.transcript().lines()[5], "> PASS monpass");
+        })
+        .unwrap();
     }
 
     #[test]
     fn greeting_failures() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .read(b"-ERR too many connections\r\n")
                 .build();
@@ -320,19 +279,20 @@ mod tests {
                 err.message(false),
                 "connection closed by the server while waiting for the greeting"
             );
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn each_step_names_itself_and_never_the_password() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .write(b"USER monitor\r\n")
                 .read(b"+OK\r\n")
                 .write(b"PASS s3cret\r\n")
                 .read(b"-ERR [AUTH] Authentication failed.\r\n")
                 .build();
-            let err = login(&mut stream(mock), "monitor", "s3cret")
+            let err = login(&mut stream(mock), &mut Pop3::default(), "monitor", "s3cret")
                 .await
                 .unwrap_err();
             assert_eq!(
@@ -345,32 +305,41 @@ mod tests {
                 .write(b"USER nobody\r\n")
                 .read(b"-ERR no such user\r\n")
                 .build();
-            let err = login(&mut stream(mock), "nobody", "x").await.unwrap_err();
+            let err = login(&mut stream(mock), &mut Pop3::default(), "nobody", "x")
+                .await
+                .unwrap_err();
             assert_eq!(err.message(false), "USER rejected: -ERR no such user");
 
             let mock = Builder::new()
                 .write(b"STLS\r\n")
                 .read(b"-ERR TLS not available\r\n")
                 .build();
-            let err = stls(&mut stream(mock)).await.unwrap_err();
+            let err = stls(&mut stream(mock), &mut Pop3::default())
+                .await
+                .unwrap_err();
             assert_eq!(err.message(false), "STLS refused: -ERR TLS not available");
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn garbage_and_cut_replies() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .write(b"STAT\r\n")
                 .read(b"+OK lots\r\n")
                 .build();
-            let err = stat(&mut stream(mock)).await.unwrap_err();
+            let err = stat(&mut stream(mock), &mut Pop3::default())
+                .await
+                .unwrap_err();
             assert_eq!(
                 err.message(false),
                 "invalid response from server: +OK lots while reading the reply to STAT"
             );
             let mock = Builder::new().write(b"STAT\r\n").read(b"+OK 3").build();
-            let err = stat(&mut stream(mock)).await.unwrap_err();
+            let err = stat(&mut stream(mock), &mut Pop3::default())
+                .await
+                .unwrap_err();
             assert_eq!(
                 err.message(false),
                 "connection closed by the server after '+OK 3' while waiting for the reply to STAT"
@@ -383,17 +352,20 @@ mod tests {
                 .write(b"USER a\r\n")
                 .read(b"hello?\r\n")
                 .build();
-            let err = login(&mut stream(mock), "a", "b").await.unwrap_err();
+            let err = login(&mut stream(mock), &mut Pop3::default(), "a", "b")
+                .await
+                .unwrap_err();
             assert_eq!(
                 err.message(false),
                 "invalid response from server: hello? while waiting for the reply to USER"
             );
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn silence_is_a_timeout_in_the_t_state() {
-        rt().block_on(async {
+        block_on(async {
             let (_peer, mock) = tokio::io::duplex(64);
             let mut s = LineStream::new(
                 mock,
@@ -408,36 +380,55 @@ mod tests {
             assert!(err.is_timeout());
             let t: TimeoutSpec = "3:unknown".parse().unwrap();
             assert_eq!(err.state(&t, State::Critical), State::Unknown);
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn huge_greeting_is_bounded() {
-        rt().block_on(async {
+        block_on(async {
             let mock = std::io::Cursor::new(vec![b'x'; 100 * 1024]);
             let err = greeting(&mut stream(mock)).await.unwrap_err();
             assert_eq!(
                 err.message(false),
                 "server sent a line longer than 16384 bytes while waiting for the greeting"
             );
-        });
+        })
+        .unwrap();
     }
 
     #[test]
-    fn quit_skips_the_rest_of_a_multiline_answer() {
-        rt().block_on(async {
+    fn quit_skips_the_rest_of_an_answer_to_the_users_command() {
+        block_on(async {
             let mock = Builder::new()
                 .write(b"QUIT\r\n")
                 .read(b"1 120\r\n.\r\n+OK bye\r\n")
                 .build();
-            assert_eq!(quit(&mut stream(mock)).await.unwrap(), "+OK bye");
+            let mut pop3 = Pop3 { skip_strays: true };
+            let g = goodbye(&mut stream(mock), &mut pop3, &probe(&[]), "QUIT", true).await;
+            assert_eq!(g, Goodbye::Said("+OK bye".into()));
             let mock = Builder::new()
                 .write(b"QUIT\r\n")
                 .read(b"-ERR not now\r\n")
                 .build();
-            let err = quit(&mut stream(mock)).await.unwrap_err();
-            assert_eq!(err.message(false), "QUIT rejected: -ERR not now");
-        });
+            let g = goodbye(&mut stream(mock), &mut pop3, &probe(&[]), "QUIT", true).await;
+            assert!(
+                matches!(&g, Goodbye::Failed(f) if f.message(false) == "QUIT rejected: -ERR not now"),
+                "{g:?}"
+            );
+            // Without a -s text, such a line is not POP3.
+            let mock = Builder::new()
+                .write(b"QUIT\r\n")
+                .read(b"1 120\r\n")
+                .build();
+            let g = goodbye(&mut stream(mock), &mut Pop3::default(), &probe(&[]), "QUIT", false)
+                .await;
+            assert!(
+                matches!(&g, Goodbye::Failed(f) if f.message(false).starts_with("invalid response from server: 1 120")),
+                "{g:?}"
+            );
+        })
+        .unwrap();
     }
 
     #[test]
@@ -447,28 +438,21 @@ mod tests {
         assert!(!is_multiline("LIST 1"));
         assert!(is_multiline("RETR 1"));
         assert!(!is_multiline("NOOP"));
-        rt().block_on(async {
-            let mock = Builder::new()
-                .write(b"CAPA\r\n")
-                .read(b"+OK\r\nTOP\r\nUSER\r\n.\r\n")
-                .build();
-            let mut s = stream(mock);
-            send_raw(&mut s, "CAPA\r\n").await.unwrap();
-            assert_eq!(
-                read_answer(&mut s, "CAPA\r\n").await.unwrap(),
-                vec!["+OK", "TOP", "USER"]
-            );
-            let mock = Builder::new()
-                .write(b"CAPA\r\n")
-                .read(b"-ERR no\r\n")
-                .build();
-            let mut s = stream(mock);
-            send_raw(&mut s, "CAPA\r\n").await.unwrap();
-            assert_eq!(
-                read_answer(&mut s, "CAPA\r\n").await.unwrap(),
-                vec!["-ERR no"]
-            );
-        });
+        // The answer to `-s CAPA` read from `script`.
+        let answer = |script: &'static [u8]| {
+            let mock = Builder::new().write(b"CAPA\r\n").read(script).build();
+            let deadline = Deadline::after(Duration::from_secs(5));
+            let p = probe(&["-s", "CAPA"]);
+            block_on(async move {
+                send_probe(&mut stream(mock), &mut Pop3::default(), &p, &deadline).await
+            })
+            .unwrap()
+        };
+        assert_eq!(
+            answer(b"+OK\r\nTOP\r\nUSER\r\n.\r\n"),
+            Ok(Some(vec!["+OK".into(), "TOP".into(), "USER".into()]))
+        );
+        assert_eq!(answer(b"-ERR no\r\n"), Ok(Some(vec!["-ERR no".into()])));
     }
 
     #[test]
