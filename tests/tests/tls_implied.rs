@@ -38,3 +38,33 @@ fn certificate_days_imply_tls_in_every_plugin() {
         assert!(first.contains(holds), "{name} -p {port} -D {days}: {first}");
     }
 }
+
+/// The C names that imply TLS (check_ssmtp, check_spop, check_simap are
+/// C's check_tcp family under names that mean SSL on the implicit port), and
+/// check_pop under C's name: each says its C service name.
+#[test]
+fn c_names_imply_tls_and_their_port() {
+    if !testbed() {
+        return;
+    }
+    for (name, service, holds) in [
+        ("check_ssmtp_rs", "SSMTP", ", TLSv1."),
+        ("check_spop_rs", "SPOP", ", TLSv1."),
+        ("check_simap_rs", "SIMAP", ", TLSv1."),
+        ("check_pop_rs", "POP", "+OK Dovecot"),
+    ] {
+        let out = plugin(name)
+            .args(["-H", "127.0.0.1", "-t", "5"])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8_lossy(&out);
+        let first = text.lines().next().unwrap_or("");
+        assert!(
+            first.starts_with(&format!("{service} OK - ")) && first.contains(holds),
+            "{name}: {first}"
+        );
+    }
+}
