@@ -231,3 +231,106 @@ fn a_slow_drip_ends_in_the_timeout_state() {
         );
     }
 }
+
+#[test]
+fn a_close_in_the_middle_of_a_line_shows_what_arrived_and_what_was_awaited() {
+    for (name, service, extra, _, greeting) in PLUGINS {
+        // check_tcp_rs reads bytes, not lines: what arrived is its answer.
+        if *name == "check_tcp_rs" {
+            continue;
+        }
+        let partial = &greeting[0][..greeting[0].len() / 2];
+        let peer = Peer::spawn(vec![send(partial), Step::Close]);
+        let port = peer.port.to_string();
+        let mut args = vec!["-H", "127.0.0.1", "-p", &port, "-t", "4"];
+        args.extend_from_slice(extra);
+        let (code, line) = first_line(name, &args);
+        let awaited = if *name == "check_ssh_rs" {
+            "the SSH identification"
+        } else {
+            "the greeting"
+        };
+        assert_eq!(code, 2, "{name}: {line}");
+        assert!(
+            line.starts_with(&format!(
+                "{service} CRITICAL - connection closed by the server after '{partial}' \
+                 while waiting for {awaited}"
+            )),
+            "{name}: {line}"
+        );
+    }
+}
+
+#[test]
+fn garbage_instead_of_a_greeting_is_critical_and_shown_escaped() {
+    for (name, service, extra, _, _) in PLUGINS {
+        // check_tcp_rs has no greeting: any bytes are an answer to match.
+        if *name == "check_tcp_rs" {
+            continue;
+        }
+        let peer = Peer::spawn(vec![send("\x01\x02 hello\r\n"), Step::Hang]);
+        let port = peer.port.to_string();
+        let mut args = vec!["-H", "127.0.0.1", "-p", &port, "-t", "4"];
+        args.extend_from_slice(extra);
+        let (code, line) = first_line(name, &args);
+        assert_eq!(code, 2, "{name}: {line}");
+        assert!(
+            line.starts_with(&format!("{service} CRITICAL - ")),
+            "{name}: {line}"
+        );
+        assert!(line.contains(r"\x01\x02 hello"), "{name}: {line}");
+    }
+}
+
+#[test]
+fn a_refused_tls_upgrade_is_critical_and_names_the_command() {
+    // (binary, service, the dialogue up to the refusal, then the goodbye
+    // answered, the first words expected)
+    let cases: &[(&str, &str, &[&str], &str)] = &[
+        (
+            "check_smtp_rs",
+            "SMTP",
+            &[
+                "220 mx ESMTP\r\n",
+                "250-mx\r\n250 STARTTLS\r\n",
+                "454 4.7.0 TLS not available\r\n",
+                "221 bye\r\n",
+            ],
+            "STARTTLS refused: 454 4.7.0 TLS not available",
+        ),
+        (
+            "check_pop3_rs",
+            "POP3",
+            &["+OK ready\r\n", "-ERR not now\r\n", "+OK bye\r\n"],
+            "STLS refused: -ERR not now",
+        ),
+        (
+            "check_imap_rs",
+            "IMAP",
+            &[
+                "* OK ready\r\n",
+                "* CAPABILITY IMAP4rev1 STARTTLS\r\na1 OK done\r\n",
+                "a2 NO not now\r\n",
+                "* BYE bye\r\na3 OK done\r\n",
+            ],
+            "STARTTLS refused: a2 NO not now",
+        ),
+        (
+            "check_ftp_rs",
+            "FTP",
+            &["220 ready\r\n", "534 not now\r\n", "221 bye\r\n"],
+            "AUTH TLS refused: 534 not now",
+        ),
+    ];
+    for (name, service, lines, expected) in cases {
+        let peer = Peer::spawn(dialogue(lines));
+        let port = peer.port.to_string();
+        let args = ["-H", "127.0.0.1", "-p", &port, "--starttls", "-t", "4"];
+        let (code, line) = first_line(name, &args);
+        assert_eq!(code, 2, "{name}: {line}");
+        assert!(
+            line.starts_with(&format!("{service} CRITICAL - {expected}")),
+            "{name}: {line}"
+        );
+    }
+}

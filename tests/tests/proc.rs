@@ -781,10 +781,8 @@ fn real_proc_metrics_and_totals() {
         .assert()
         .code(0)
         .stdout(
-            predicate::str::is_match(
-                r"^PROCS OK: \d+ processes \| procs=\d+;1000000;2000000;0\n$",
-            )
-            .unwrap(),
+            predicate::str::is_match(r"^PROCS OK: \d+ processes \| procs=\d+;1000000;2000000;0\n$")
+                .unwrap(),
         );
     for metric in ["VSZ", "RSS", "CPU", "ELAPSED"] {
         plugin("check_proc_rs")

@@ -334,7 +334,16 @@ fn empty_words_and_old_spellings_are_read_as_c_reads_them() {
     // Debian's stock definitions pass '$ARG1$' quoted: an empty word when
     // unset, which C ignores; C still maps -wt, -ct and -to.
     plugin("check_load_rs")
-        .args(["-wt", "900,900,900", "", "-ct", "999,999,999", "-to", "5", ""])
+        .args([
+            "-wt",
+            "900,900,900",
+            "",
+            "-ct",
+            "999,999,999",
+            "-to",
+            "5",
+            "",
+        ])
         .assert()
         .code(0)
         .stdout(predicate::str::starts_with("LOAD OK - "));

@@ -93,7 +93,10 @@ mod tests {
         let mut t = Transcript::default();
         t.sent("a1 LOGIN u {20}\r\ntwo\r\nlines-secret\r\n");
         let all = t.lines().join("\n");
-        assert!(!all.contains("two") && !all.contains("lines-secret"), "{all}");
+        assert!(
+            !all.contains("two") && !all.contains("lines-secret"),
+            "{all}"
+        );
     }
 
     #[test]
