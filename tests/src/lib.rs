@@ -91,3 +91,16 @@ pub fn testbed_env(key: &str) -> Option<String> {
         .find(|(k, _)| k.trim() == key)
         .map(|(_, v)| v.trim().to_string())
 }
+
+/// The testbed's CA certificate (clients verify the servers with it).
+pub fn testbed_ca() -> String {
+    testbed_env("RSPLUGINS_TESTBED_CA").unwrap_or_else(|| "/etc/ssl/rsplugins-test/ca.pem".into())
+}
+
+/// The testbed's mail account (POP3, IMAP, SMTP AUTH): user and password.
+pub fn mail_account() -> (String, String) {
+    (
+        testbed_env("RSPLUGINS_TESTBED_MAIL_USER").unwrap_or_else(|| "monitor".into()),
+        testbed_env("RSPLUGINS_TESTBED_MAIL_PASS").unwrap_or_else(|| "monpass".into()),
+    )
+}
