@@ -182,17 +182,11 @@ fn connect_error(target: &str, e: &io::Error) -> NetError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    }
+    use crate::net::runtime::block_on;
 
     #[test]
     fn connects_and_reports_refused() {
-        rt().block_on(async {
+        block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let port = listener.local_addr().unwrap().port();
             let deadline = Deadline::after(Duration::from_secs(5));
@@ -214,12 +208,13 @@ mod tests {
                 err.to_string(),
                 format!("connect to 127.0.0.1 port {port}: Connection refused")
             );
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn family_filter() {
-        rt().block_on(async {
+        block_on(async {
             let deadline = Deadline::after(Duration::from_secs(5));
             let err = connect("127.0.0.1", 1, AddressFamily::V6, &deadline)
                 .await
@@ -233,13 +228,14 @@ mod tests {
             );
             assert_eq!(literal_ip("[::1]"), Some("::1".parse().unwrap()));
             assert_eq!(AddressFamily::from_flags(true, false), AddressFamily::V4);
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn names_resolve_from_the_hosts_file() {
         // localhost comes from /etc/hosts: no DNS traffic leaves the machine.
-        rt().block_on(async {
+        block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let port = listener.local_addr().unwrap().port();
             let deadline = Deadline::after(Duration::from_secs(5));
@@ -247,6 +243,7 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(c.addr.ip().to_string(), "127.0.0.1");
-        });
+        })
+        .unwrap();
     }
 }

@@ -248,7 +248,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::{Deadline, Limits};
+    use crate::net::runtime::block_on;
+    use crate::net::Deadline;
     use clap::Parser;
     use tokio_test::io::Builder;
 
@@ -301,23 +302,12 @@ mod tests {
     }
 
     fn stream<S: AsyncRead + AsyncWrite + Unpin>(s: S) -> LineStream<S> {
-        LineStream::new(
-            s,
-            Limits::default(),
-            Deadline::after(Duration::from_secs(5)),
-        )
-    }
-
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
+        LineStream::within(s, Duration::from_secs(5))
     }
 
     #[test]
     fn a_step_classifies_its_reply_into_the_one_failure() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .write(b"PASS secret-word\r\n")
                 .read(b"+ fine\r\n")
@@ -359,12 +349,13 @@ mod tests {
             );
             assert!(f.is_closed());
             assert_eq!(s.transcript().lines()[0], "> PASS secret-word");
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn numeric_replies() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .write(b"STARTTLS\r\n")
                 .read(b"220 go ahead\r\n")
@@ -404,12 +395,13 @@ mod tests {
             .await
             .unwrap_err();
             assert!(matches!(f, Failure::Bye { .. }));
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn the_send_expect_exchange_of_c() {
-        rt().block_on(async {
+        block_on(async {
             let deadline = Deadline::after(Duration::from_secs(5));
             // -s: CRLF added, the answer read the protocol's way.
             let mock = Builder::new()
@@ -440,6 +432,7 @@ mod tests {
             let mock = Builder::new().write(b"QUIT\r\n").build();
             let g = goodbye(&mut stream(mock), &mut Toy, &p, "QUIT", false).await;
             assert!(matches!(g, Goodbye::Failed(f) if f.is_closed()));
-        });
+        })
+        .unwrap();
     }
 }

@@ -108,6 +108,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineStream<S> {
         }
     }
 
+    /// Wraps `inner` with the default limits and a deadline `budget` from
+    /// now (a scripted stream in a protocol's tests, a probe of its own).
+    pub fn within(inner: S, budget: std::time::Duration) -> LineStream<S> {
+        LineStream::new(inner, Limits::default(), Deadline::after(budget))
+    }
+
     /// Wraps `inner`, continuing `transcript` (the dialogue before a TLS upgrade).
     pub fn resume(inner: S, limits: Limits, deadline: Deadline, transcript: Transcript) -> Self {
         LineStream {
@@ -279,27 +285,17 @@ fn reply_code(line: &str) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::runtime::block_on;
     use std::time::Duration;
     use tokio_test::io::Builder;
 
     fn stream<S: AsyncRead + AsyncWrite + Unpin>(s: S) -> LineStream<S> {
-        LineStream::new(
-            s,
-            Limits::default(),
-            Deadline::after(Duration::from_secs(5)),
-        )
-    }
-
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
+        LineStream::within(s, Duration::from_secs(5))
     }
 
     #[test]
     fn crlf_and_bare_lf_across_chunks() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .read(b"first\r")
                 .read(b"\nsec")
@@ -316,12 +312,13 @@ mod tests {
                     during: "t".into()
                 }
             );
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn smtp_multiline_reply() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .read(b"220 mail ESMTP\r\n")
                 .write(b"EHLO me\r\n")
@@ -338,24 +335,26 @@ mod tests {
                 vec!["mail", "PIPELINING", "STARTTLS", "8BITMIME"]
             );
             assert!(ehlo.is_positive());
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn ftp_multiline_with_uncoded_middle_lines() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .read(b"220-Welcome\r\n  be nice\r\n220 ready\r\n")
                 .build();
             let reply = stream(mock).read_reply("greeting").await.unwrap();
             assert_eq!(reply.code, 220);
             assert_eq!(reply.lines.len(), 3);
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn garbage_is_reported_printably() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new().read(b"\x00\x01binary\xff\r\n").build();
             let err = stream(mock).read_reply("greeting").await.unwrap_err();
             assert_eq!(
@@ -367,12 +366,13 @@ mod tests {
                 stream(mock).read_reply("g").await,
                 Err(NetError::Garbage { .. })
             ));
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn long_lines_and_total_size_are_bounded() {
-        rt().block_on(async {
+        block_on(async {
             let mock = std::io::Cursor::new(vec![b'a'; 40 * 1024]);
             let limits = Limits {
                 max_line: 1024,
@@ -397,12 +397,13 @@ mod tests {
                 s.read_reply("t").await.unwrap_err(),
                 NetError::TooMuchData { limit: 100 }
             );
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn close_mid_reply_keeps_the_partial_text() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new().read(b"250-a\r\n250-b").build();
             let err = stream(mock).read_reply("EHLO").await.unwrap_err();
             assert_eq!(
@@ -412,12 +413,13 @@ mod tests {
                     during: "EHLO".into()
                 }
             );
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn silence_times_out_with_what_was_awaited() {
-        rt().block_on(async {
+        block_on(async {
             // The other end stays open and says nothing.
             let (_peer, mock) = tokio::io::duplex(64);
             let mut s = LineStream::new(
@@ -430,12 +432,13 @@ mod tests {
                 err.to_string(),
                 "timed out after 0.1 seconds waiting for the greeting"
             );
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn data_after_starttls_reply_is_refused() {
-        rt().block_on(async {
+        block_on(async {
             let mock = std::io::Cursor::new(b"220 go ahead\r\ninjected\r\n".to_vec());
             let mut s = stream(mock);
             s.read_reply("STARTTLS").await.unwrap();
@@ -447,7 +450,8 @@ mod tests {
             let mut s = stream(mock);
             s.read_reply("STARTTLS").await.unwrap();
             assert!(s.into_parts().is_ok());
-        });
+        })
+        .unwrap();
     }
 
     #[test]

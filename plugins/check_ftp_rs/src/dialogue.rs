@@ -197,15 +197,9 @@ where
 mod tests {
     use super::*;
     use clap::Parser;
+    use rsplugins::net::runtime::block_on;
     use rsplugins::net::Limits;
     use tokio_test::io::Builder;
-
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    }
 
     fn stream<S: AsyncRead + AsyncWrite + Unpin>(s: S) -> LineStream<S> {
         LineStream::new(
@@ -247,7 +241,7 @@ mod tests {
 
     #[test]
     fn multi_line_greeting_and_anonymous_login() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .read(b"220-Welcome\r\n  be nice\r\n220 rsplugins FTP ready\r\n")
                 .write(b"USER anonymous\r\n")
@@ -274,12 +268,13 @@ mod tests {
             let transcript = s.transcript().lines();
             assert_eq!(transcript[3], "> USER anonymous");
             assert_eq!(transcript.last().unwrap(), "< 221 Goodbye.");
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn the_transcript_masks_a_registered_password() {
-        rt().block_on(async {
+        block_on(async {
             rsplugins::secret::register("ftp-dialogue-pw-1");
             let mock = Builder::new()
                 .write(b"USER ftpmon\r\n")
@@ -301,12 +296,13 @@ mod tests {
                     "< 230 Login successful."
                 ]
             );
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn login_replies_as_they_came() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .write(b"USER ftpmon\r\n")
                 .read(b"331 Please specify the password.\r\n")
@@ -345,7 +341,8 @@ mod tests {
                 .build();
             let r = login(&mut stream(mock), "guest", None).await.unwrap();
             assert_eq!(r.outcome(), LoginOutcome::LoggedIn);
-        });
+        })
+        .unwrap();
     }
 
     #[test]
@@ -367,7 +364,7 @@ mod tests {
 
     #[test]
     fn line_breaks_in_credentials_are_refused_before_sending() {
-        rt().block_on(async {
+        block_on(async {
             let f = login(&mut stream(Builder::new().build()), "a\r\nDELE x", None)
                 .await
                 .unwrap_err();
@@ -379,12 +376,13 @@ mod tests {
                 .await
                 .unwrap_err();
             assert!(f.message(false).contains("line break"));
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn auth_tls_accepted_refused_or_bye() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .write(b"AUTH TLS\r\n")
                 .read(b"234 Proceed with negotiation.\r\n")
@@ -406,12 +404,13 @@ mod tests {
                 .build();
             let f = auth_tls(&mut stream(mock)).await.unwrap_err();
             assert!(matches!(f, Failure::Bye { .. }), "{f:?}");
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn raw_command_reply() {
-        rt().block_on(async {
+        block_on(async {
             let deadline = Deadline::after(Duration::from_secs(5));
             let mock = Builder::new()
                 .write(b"SYST\r\n")
@@ -439,12 +438,13 @@ mod tests {
                 f.message(false),
                 "timed out after 0.1 seconds waiting for the reply to 'SYST'"
             );
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn quit_outcomes() {
-        rt().block_on(async {
+        block_on(async {
             let none = probe(&[]);
             // Closing instead of answering: it was leaving anyway.
             let mock = Builder::new().write(b"QUIT\r\n").build();
@@ -472,12 +472,13 @@ mod tests {
             let mock = Builder::new().write(b"QUIT").build();
             let q = probe(&["-E", "-q", "QUIT"]);
             assert_eq!(quit(&mut stream(mock), &q).await, Goodbye::Sent);
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn hostile_greetings() {
-        rt().block_on(async {
+        block_on(async {
             let err = read_greeting(&mut stream(Builder::new().build()))
                 .await
                 .unwrap_err();
@@ -517,6 +518,7 @@ mod tests {
                 err.message(false),
                 "timed out after 0.1 seconds waiting for the greeting"
             );
-        });
+        })
+        .unwrap();
     }
 }

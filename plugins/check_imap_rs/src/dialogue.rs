@@ -485,7 +485,7 @@ mod tests {
     use clap::Parser;
     use rsplugins::net::dialogue::send_probe;
     use rsplugins::net::runtime::block_on;
-    use rsplugins::net::{Deadline, Limits};
+    use rsplugins::net::Deadline;
     use std::time::Duration;
     use tokio_test::io::Builder;
 
@@ -497,8 +497,7 @@ mod tests {
 
     /// A line stream over `script` that gives up after `seconds`.
     fn within<S: AsyncRead + AsyncWrite + Unpin>(seconds: f64, script: S) -> LineStream<S> {
-        let deadline = Deadline::after(Duration::from_secs_f64(seconds));
-        LineStream::new(script, Limits::default(), deadline)
+        LineStream::within(script, Duration::from_secs_f64(seconds))
     }
 
     fn stream<S: AsyncRead + AsyncWrite + Unpin>(script: S) -> LineStream<S> {

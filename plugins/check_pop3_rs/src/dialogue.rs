@@ -188,8 +188,7 @@ mod tests {
 
     /// The dialogue over a scripted stream, with 5 seconds to go.
     fn stream<S: AsyncRead + AsyncWrite + Unpin>(script: S) -> LineStream<S> {
-        let deadline = Deadline::after(Duration::from_secs(5));
-        LineStream::new(script, Limits::default(), deadline)
+        LineStream::within(script, Duration::from_secs(5))
     }
 
     /// C's send/expect options as check_pop3_rs reads them.

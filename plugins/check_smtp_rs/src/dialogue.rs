@@ -191,28 +191,17 @@ pub fn test_message(from: &str, to: &[String], host: &str, now: &str, id: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rsplugins::net::{Deadline, Limits};
+    use rsplugins::net::runtime::block_on;
     use std::time::Duration;
     use tokio_test::io::Builder;
 
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    }
-
     fn lines<S: AsyncRead + AsyncWrite + Unpin>(s: S) -> LineStream<S> {
-        LineStream::new(
-            s,
-            Limits::default(),
-            Deadline::after(Duration::from_secs(5)),
-        )
+        LineStream::within(s, Duration::from_secs(5))
     }
 
     #[test]
     fn ehlo_with_capabilities() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .write(b"EHLO me.example\r\n")
                 .read(b"250-mx\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
@@ -224,12 +213,13 @@ mod tests {
             assert!(h.offers("starttls"));
             assert!(!h.offers("mx"));
             assert_eq!(h.auth_mechanisms(), vec!["PLAIN", "LOGIN"]);
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn helo_fallback_and_lhlo() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .write(b"EHLO me\r\n")
                 .read(b"502 5.5.2 Error: command not recognized\r\n")
@@ -261,12 +251,13 @@ mod tests {
                 .build();
             let h = hello(&mut lines(mock), "me", false).await.unwrap();
             assert_eq!((h.verb, h.reply.code), ("EHLO", 421));
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn auth_plain_and_login() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .write(b"AUTH PLAIN AHVzZXIAcGFzcw==\r\n")
                 .read(b"235 2.7.0 Authentication successful\r\n")
@@ -289,12 +280,13 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(r.code, 535);
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn a_broken_connection_names_what_was_awaited() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .write(b"EHLO me\r\n")
                 .read(b"250-mx\r\n250-PIPE")
@@ -304,7 +296,8 @@ mod tests {
                 f.message(false),
                 "connection closed by the server after '250-PIPE' while waiting for the reply to EHLO"
             );
-        });
+        })
+        .unwrap();
     }
 
     #[test]

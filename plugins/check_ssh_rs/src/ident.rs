@@ -193,17 +193,11 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rsplugins::net::runtime::block_on;
     use rsplugins::net::Deadline;
     use rsplugins::timeout::TimeoutSpec;
     use rsplugins::State;
     use tokio_test::io::Builder;
-
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    }
 
     fn stream<S: AsyncRead + AsyncWrite + Unpin>(s: S) -> LineStream<S> {
         LineStream::new(s, limits(), Deadline::after(Duration::from_secs(5)))
@@ -256,7 +250,7 @@ mod tests {
 
     #[test]
     fn reads_past_other_lines_and_answers() {
-        rt().block_on(async {
+        block_on(async {
             let mock = Builder::new()
                 .read(b"Welcome\r\nauthorised use only\r\n")
                 .read(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n\x00\x00\x04\xfc")
@@ -275,7 +269,8 @@ mod tests {
                     &format!("> {}", client_identification().trim_end()),
                 ]
             );
-        });
+        })
+        .unwrap();
     }
 
     #[test]
@@ -289,7 +284,7 @@ mod tests {
 
     #[test]
     fn a_quiet_non_ssh_server_is_reported_at_once() {
-        rt().block_on(async {
+        block_on(async {
             let (mut peer, mock) = tokio::io::duplex(256);
             tokio::io::AsyncWriteExt::write_all(&mut peer, b"220 mail ESMTP\r\n")
                 .await
@@ -305,12 +300,13 @@ mod tests {
                 )
             );
             drop(peer);
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn closed_cases() {
-        rt().block_on(async {
+        block_on(async {
             assert_eq!(
                 reported(failure_after(Builder::new().build()).await, "10"),
                 (
@@ -329,12 +325,13 @@ mod tests {
                 reported(err, "10").0,
                 "connection closed by the server after 'SSH-2.0-Open' while waiting for the SSH identification"
             );
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn bounded_in_lines_and_bytes() {
-        rt().block_on(async {
+        block_on(async {
             let many = b"noise\r\n".repeat(MAX_LINES + 5);
             let err = read_identification(&mut stream(std::io::Cursor::new(many)))
                 .await
@@ -358,12 +355,13 @@ mod tests {
                     State::Critical
                 )
             );
-        });
+        })
+        .unwrap();
     }
 
     #[test]
     fn invalid_identification_and_timeout_states() {
-        rt().block_on(async {
+        block_on(async {
             let err = failure_after(Builder::new().read(b"SSH-foo\r\n").build()).await;
             assert_eq!(
                 reported(err, "2:unknown"),
@@ -380,6 +378,7 @@ mod tests {
                     State::Unknown
                 )
             );
-        });
+        })
+        .unwrap();
     }
 }
