@@ -1,6 +1,7 @@
 //! Derives the list of plugins from the workspace: every crate under
 //! `plugins/` is one, so a new plugin cannot be left out of the man pages
-//! and command definitions (a missing dependency in Cargo.toml is then a
+//! and command definitions (a crate with several binaries of their own
+//! options says so with `pub fn commands()`; a missing dependency in Cargo.toml is then a
 //! compile error, not a silent omission).
 
 use std::path::Path;
@@ -17,11 +18,22 @@ fn main() {
         })
         .unwrap_or_default();
     names.sort();
+    // A crate with more than one binary of its own options (check_dns_rs:
+    // check_dns_rs and check_dig_rs) lists them with `commands()`.
     let body: String = names
         .iter()
-        .map(|n| format!("        {n}::command(),\n"))
+        .map(|n| {
+            let lib = plugins.join(n).join("src/lib.rs");
+            let several =
+                std::fs::read_to_string(&lib).is_ok_and(|text| text.contains("pub fn commands()"));
+            if several {
+                format!("    all.extend({n}::commands());\n")
+            } else {
+                format!("    all.push({n}::command());\n")
+            }
+        })
         .collect();
-    let code = format!("vec![\n{body}    ]\n");
+    let code = format!("{{\n    let mut all = Vec::new();\n{body}    all\n}}\n");
     let out =
         Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("plugins.rs");
     if let Err(e) = std::fs::write(&out, code) {

@@ -19,6 +19,18 @@ TB_SSHD_LOG=/var/log/sshd-rsplugins.log
 TB_DOVECOT_PID=/run/dovecot/master.pid
 TB_POSTFIX_PID=/var/spool/postfix/pid/master.pid
 
+# BIND 9: a primary on port 53 and a secondary of the same zones on port 5300 (its serial can lag).
+TB_NAMED_DIR=/etc/bind/rsplugins              # configuration and static zone files (root:bind)
+TB_NAMED_DYN_DIR=/var/lib/bind/rsplugins      # lag.test, updated by the tests (bind-owned)
+TB_NAMED2_DIR=/var/cache/bind/rsplugins-secondary
+TB_NAMED_CONF=$TB_NAMED_DIR/primary.conf
+TB_NAMED2_CONF=$TB_NAMED_DIR/secondary.conf
+TB_NAMED_PID=/run/named/rsplugins-primary.pid
+TB_NAMED2_PID=/run/named/rsplugins-secondary.pid
+TB_NAMED_LOG=/var/log/named/rsplugins-primary.log
+TB_NAMED2_LOG=/var/log/named/rsplugins-secondary.log
+TB_NAMED2_PORT=5300
+
 # IPv6 loopback present? (some containers disable IPv6; then only 127.0.0.1 is used)
 if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null; then
   TB_HAVE_V6=1
@@ -38,6 +50,10 @@ TB_VSFTPD_PORTS=(127.0.0.1:21)
 TB_VSFTPD_IMPLICIT_PORTS=(127.0.0.1:990)
 # shellcheck disable=SC2207
 TB_SSHD_PORTS=(127.0.0.1:22 $(v6 '[::1]:22'))
+# shellcheck disable=SC2207
+TB_NAMED_PORTS=(127.0.0.1:53 $(v6 '[::1]:53'))
+# shellcheck disable=SC2207
+TB_NAMED2_PORTS=("127.0.0.1:$TB_NAMED2_PORT" $(v6 "[::1]:$TB_NAMED2_PORT"))
 
 tb_log() { printf '[testbed %s] %s\n' "$(date +%T)" "$*"; }
 
@@ -204,4 +220,16 @@ tb_stop_sshd() {
   fi
   rm -f "$TB_SSHD_PID"
   tb_wait_closed 10 "${TB_SSHD_PORTS[@]}"
+}
+
+# tb_stop_named PIDFILE PORTS... -- one of our named instances (never another program's).
+tb_stop_named() {
+  local pidfile=$1 pid
+  shift
+  pid=$(tb_pidfile_pid "$pidfile" || true)
+  if [ -n "$pid" ]; then
+    case "$(tb_cmdline "$pid")" in *named*) tb_kill_wait 10 "$pid" ;; esac
+  fi
+  rm -f "$pidfile"
+  tb_wait_closed 10 "$@"
 }

@@ -6,6 +6,7 @@
 #   dovecot  POP3 110, IMAP 143 (STARTTLS), IMAPS 993, POP3S 995 on 127.0.0.1 and [::1]
 #   vsftpd   FTP 127.0.0.1:21 (AUTH TLS), implicit FTPS 127.0.0.1:990
 #   sshd     127.0.0.1:22 and [::1]:22
+#   named    127.0.0.1:53 [::1]:53 (primary: example.test, lag.test, reverse zones), :5300 (secondary)
 #
 # Run as root on Debian 12 (no systemd needed). Idempotent: on a machine where it already ran it
 # only (re)starts what is not running and re-applies configuration that changed. Writes
@@ -47,7 +48,7 @@ EOF
 
 # monitoring-plugins: the C plugins the tests compare exit codes with.
 PKGS=(postfix dovecot-imapd dovecot-pop3d vsftpd openssh-server openssl ca-certificates procps iproute2
-  monitoring-plugins-basic monitoring-plugins-standard)
+  monitoring-plugins-basic monitoring-plugins-standard bind9 bind9-dnsutils)
 installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${PKGS[@]}" 2>/dev/null || true)
 missing=()
 for p in "${PKGS[@]}"; do
@@ -396,6 +397,130 @@ SSHD_ARGS=(-p 22 -o ListenAddress=127.0.0.1)
 [ "$TB_HAVE_V6" = 1 ] && SSHD_ARGS+=(-o ListenAddress=::1)
 SSHD_ARGS+=(-o PidFile="$TB_SSHD_PID" -o UseDNS=no -E "$TB_SSHD_LOG")
 
+# --- named: authoritative only (recursion no: a name outside the zones is REFUSED, nothing is
+#     ever asked of the machine's resolver), on loopback only. The primary serves the test zones
+#     on port 53; the secondary transfers them from it and serves them on $TB_NAMED2_PORT. NOTIFY
+#     is off and lag.test refreshes once a day, so after a test's dynamic update of lag.test on
+#     the primary the secondary's serial stays behind (what --compare-serial must see).
+NAMED_CHANGED=0
+NAMED2_CHANGED=0
+install -d -m 2755 -o root -g bind "$TB_NAMED_DIR"
+install -d -m 0775 -o bind -g bind "$TB_NAMED_DYN_DIR" "$TB_NAMED2_DIR" /run/named /var/log/named
+if [ "$TB_HAVE_V6" = 1 ]; then
+  NAMED_V6="listen-on-v6 port 53 { ::1; };"
+  NAMED2_V6="listen-on-v6 port $TB_NAMED2_PORT { ::1; };"
+else
+  NAMED_V6="listen-on-v6 { none; };"
+  NAMED2_V6="listen-on-v6 { none; };"
+fi
+# named_options PORT V6_LINE PIDFILE DIRECTORY LOG -- the options both instances share.
+named_options() {
+  cat <<EOF
+// Written by rsplugins tests/testbed/setup.sh: authoritative only, on loopback only.
+options {
+  directory "$4";
+  pid-file "$3";
+  session-keyfile "$4/session.key";
+  listen-on port $1 { 127.0.0.1; };
+  $2
+  recursion no;
+  allow-query { any; };
+  allow-transfer { 127.0.0.1; ::1; };
+  dnssec-validation no;
+  notify no;
+};
+controls { };
+logging {
+  channel rsplugins { file "$5" versions 2 size 5m; print-time yes; severity info; };
+  category default { rsplugins; };
+  category lame-servers { null; };
+};
+EOF
+}
+{
+  named_options 53 "$NAMED_V6" "$TB_NAMED_PID" /var/cache/bind "$TB_NAMED_LOG"
+  cat <<EOF
+zone "example.test" { type primary; file "$TB_NAMED_DIR/db.example.test"; };
+zone "2.0.192.in-addr.arpa" { type primary; file "$TB_NAMED_DIR/db.192.0.2"; };
+zone "8.b.d.0.1.0.0.2.ip6.arpa" { type primary; file "$TB_NAMED_DIR/db.2001.db8"; };
+zone "lag.test" { type primary; file "$TB_NAMED_DYN_DIR/db.lag.test"; allow-update { 127.0.0.1; ::1; }; };
+EOF
+} | write_file "$TB_NAMED_CONF" 0644 && NAMED_CHANGED=1
+{
+  named_options "$TB_NAMED2_PORT" "$NAMED2_V6" "$TB_NAMED2_PID" "$TB_NAMED2_DIR" "$TB_NAMED2_LOG"
+  cat <<EOF
+zone "example.test" { type secondary; primaries { 127.0.0.1 port 53; }; file "example.test.db"; };
+zone "lag.test" { type secondary; primaries { 127.0.0.1 port 53; }; file "lag.test.db"; };
+EOF
+} | write_file "$TB_NAMED2_CONF" 0644 && NAMED2_CHANGED=1
+# The test zone: several addresses for one name, a CNAME chain, a name with A but no AAAA, and
+# a record of each type the DNS plugins show. The addresses are documentation ranges
+# (192.0.2.0/24, 2001:db8::/32): they are only ever answered, never connected to.
+# many.example.test has 90 addresses (BIND allows 100 per set), more than fit a 1232-byte UDP
+# reply: BIND sets TC and a client has to ask again over TCP.
+{
+  cat <<'EOF'
+; Written by rsplugins tests/testbed/setup.sh
+$TTL 300
+@         IN SOA   ns1.example.test. hostmaster.example.test. ( 2026120101 3600 600 86400 300 )
+@         IN NS    ns1.example.test.
+@         IN NS    ns2.example.test.
+@         IN MX    10 mail.example.test.
+@         IN MX    20 mail2.example.test.
+@         IN A     192.0.2.1
+@         IN AAAA  2001:db8::1
+@         IN TXT   "v=spf1 -all"
+@         IN CAA   0 issue "ca.example.net"
+ns1       IN A     127.0.0.1
+ns1       IN AAAA  ::1
+ns2       IN A     127.0.0.1
+mail      IN A     192.0.2.25
+mail2     IN A     192.0.2.26
+www       IN A     192.0.2.10
+www       IN A     192.0.2.11
+www       IN A     192.0.2.12
+www       IN AAAA  2001:db8::10
+www       IN AAAA  2001:db8::11
+web       IN CNAME www.example.test.
+alias     IN CNAME web.example.test.
+v4only    IN A     192.0.2.20
+txt       IN TXT   "hello world" "second string"
+sip       IN A     192.0.2.30
+_sip._udp IN SRV   10 60 5060 sip.example.test.
+EOF
+  for i in $(seq 1 90); do printf 'many      IN A     192.0.2.%s\n' "$((i + 100))"; done
+} | write_file "$TB_NAMED_DIR/db.example.test" 0644 && NAMED_CHANGED=1
+write_file "$TB_NAMED_DIR/db.192.0.2" 0644 <<'EOF' && NAMED_CHANGED=1
+; Written by rsplugins tests/testbed/setup.sh
+$TTL 300
+@    IN SOA ns1.example.test. hostmaster.example.test. ( 2026120101 3600 600 86400 300 )
+@    IN NS  ns1.example.test.
+1    IN PTR example.test.
+10   IN PTR www.example.test.
+25   IN PTR mail.example.test.
+EOF
+write_file "$TB_NAMED_DIR/db.2001.db8" 0644 <<'EOF' && NAMED_CHANGED=1
+; Written by rsplugins tests/testbed/setup.sh (reverse zone of 2001:db8::/32)
+$TTL 300
+@    IN SOA ns1.example.test. hostmaster.example.test. ( 2026120101 3600 600 86400 300 )
+@    IN NS  ns1.example.test.
+0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 IN PTR www.example.test.
+EOF
+# lag.test is rewritten by named itself after dynamic updates: created once, never overwritten.
+if [ ! -s "$TB_NAMED_DYN_DIR/db.lag.test" ]; then
+  cat >"$TB_NAMED_DYN_DIR/db.lag.test" <<'EOF'
+; Created by rsplugins tests/testbed/setup.sh; the tests bump its serial with dynamic updates.
+$TTL 300
+@    IN SOA ns1.example.test. hostmaster.example.test. ( 1 86400 3600 864000 300 )
+@    IN NS  ns1.example.test.
+@    IN TXT "lag test zone"
+EOF
+  chown bind:bind "$TB_NAMED_DYN_DIR/db.lag.test"
+  NAMED_CHANGED=1
+fi
+# A restarted primary may serve zones the secondary has to transfer again.
+[ "$NAMED_CHANGED" = 1 ] && NAMED2_CHANGED=1
+
 if [ "$CERTS_CHANGED" = 1 ]; then
   DOVECOT_CHANGED=1 POSTFIX_CHANGED=1 VSFTPD_CHANGED=1 VSFTPD_IMPLICIT_CHANGED=1
 fi
@@ -481,6 +606,28 @@ ensure vsftpd-implicit vsftpd "$VSFTPD_IMPLICIT_CHANGED" stop_vsftpd_implicit st
   "$TB_VSFTPD_IMPLICIT_LOG" "${TB_VSFTPD_IMPLICIT_PORTS[@]}"
 ensure sshd sshd 0 tb_stop_sshd start_sshd "$TB_SSHD_LOG" "${TB_SSHD_PORTS[@]}"
 
+# named: the primary first (the secondary transfers its zones when it starts).
+# start_named_with CONF STARTLOG
+start_named_with() {
+  named-checkconf -z "$1" >>"$2" 2>&1 || return 1
+  setsid -w named -u bind -c "$1" </dev/null >>"$2" 2>&1
+}
+start_named() { start_named_with "$TB_NAMED_CONF" "$1"; }
+start_named2() { start_named_with "$TB_NAMED2_CONF" "$1"; }
+stop_named() { tb_stop_named "$TB_NAMED_PID" "${TB_NAMED_PORTS[@]}"; }
+stop_named2() { tb_stop_named "$TB_NAMED2_PID" "${TB_NAMED2_PORTS[@]}"; }
+ensure named named "$NAMED_CHANGED" stop_named start_named "$TB_NAMED_LOG" "${TB_NAMED_PORTS[@]}"
+ensure named-secondary named "$NAMED2_CHANGED" stop_named2 start_named2 "$TB_NAMED2_LOG" \
+  "${TB_NAMED2_PORTS[@]}"
+# Listening is not serving yet: wait (bounded) until the secondary answers for both zones.
+for zone in example.test lag.test; do
+  for ((i = 0; i < 100; i++)); do
+    dig +short +time=1 +tries=1 -p "$TB_NAMED2_PORT" @127.0.0.1 SOA "$zone" 2>/dev/null | grep -q . && break
+    sleep 0.1
+  done
+  [ "$i" -lt 100 ] || tb_die "the secondary named serves no zone $zone after 10 s" "$TB_NAMED2_LOG" "$TB_NAMED_LOG"
+done
+
 # ---------------------------------------------------------------------------------------------
 # 6. Environment file for the Rust tests (KEY=VALUE, no quoting, no spaces in values)
 # ---------------------------------------------------------------------------------------------
@@ -518,6 +665,10 @@ RSPLUGINS_TESTBED_FTP_USER=ftpmon
 RSPLUGINS_TESTBED_FTP_PASS=ftppass
 RSPLUGINS_TESTBED_FTP_ANON_FILE=rsplugins.txt
 RSPLUGINS_TESTBED_SSH_PORT=22
+RSPLUGINS_TESTBED_DNS_PORT=53
+RSPLUGINS_TESTBED_DNS_SECONDARY_PORT=$TB_NAMED2_PORT
+RSPLUGINS_TESTBED_DNS_ZONE=example.test
+RSPLUGINS_TESTBED_DNS_LAG_ZONE=lag.test
 EOF
 
 # ---------------------------------------------------------------------------------------------
@@ -530,3 +681,5 @@ summary dovecot "${TB_DOVECOT_PORTS[*]}"
 summary vsftpd "${TB_VSFTPD_PORTS[*]}"
 summary vsftpd-implicit "${TB_VSFTPD_IMPLICIT_PORTS[*]}"
 summary sshd "${TB_SSHD_PORTS[*]}"
+summary named "${TB_NAMED_PORTS[*]}"
+summary named-secondary "${TB_NAMED2_PORTS[*]}"

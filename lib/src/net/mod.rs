@@ -6,6 +6,7 @@
 
 pub mod compose;
 pub mod connect;
+pub mod datagram;
 pub mod deadline;
 pub mod dialogue;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod transcript;
 
 pub use compose::{count_messages, Composer};
 pub use connect::{connect, AddressFamily, Connected};
+pub use datagram::{Datagrams, Resend};
 pub use deadline::Deadline;
 pub use dialogue::{Goodbye, Numeric, Protocol, Verdict};
 pub use error::NetError;

@@ -1,0 +1,3 @@
+fn main() {
+    check_dns_rs::main()
+}
