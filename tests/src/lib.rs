@@ -51,6 +51,8 @@ pub fn within(limit: std::time::Duration, cmd: &mut Command) -> assert_cmd::asse
     assert
 }
 
+pub mod dns_peer;
+pub mod engine;
 pub mod peer;
 pub mod pki;
 

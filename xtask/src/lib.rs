@@ -7,10 +7,17 @@ use std::path::{Path, PathBuf};
 
 use clap::Command;
 
+pub mod completions;
+pub mod icinga;
+pub mod nagios;
+pub mod package;
+
 /// Every plugin's clap definition, in name order: one per crate under
 /// `plugins/` (derived by build.rs).
 pub fn commands() -> Vec<Command> {
-    include!(concat!(env!("OUT_DIR"), "/plugins.rs"))
+    let mut all: Vec<Command> = include!(concat!(env!("OUT_DIR"), "/plugins.rs"));
+    all.sort_by(|a, b| a.get_name().cmp(b.get_name()));
+    all
 }
 
 /// The workspace root.
@@ -38,6 +45,13 @@ pub fn man_page(cmd: &Command) -> std::io::Result<Vec<u8>> {
         .source(format!("rsplugins {}", env!("CARGO_PKG_VERSION")))
         .render(&mut out)?;
     Ok(out)
+}
+
+/// Where a plugin's `-H` does not name the host to connect to: check_dns_rs
+/// looks the name up (C check_dns: `-H` the name, `-s` the server), so its
+/// default is the host's name and Nagios passes the host's address as `-s`.
+fn host_is_a_name(cmd: &Command) -> bool {
+    cmd.get_name() == "check_dns_rs"
 }
 
 fn is_network(cmd: &Command) -> bool {
@@ -98,7 +112,12 @@ pub fn icinga2_command(cmd: &Command) -> String {
             ));
         }
         if long == "hostname" {
-            vars.push(format!("  vars.{var} = \"$check_address$\"\n"));
+            let default = if host_is_a_name(cmd) {
+                "$host.name$"
+            } else {
+                "$check_address$"
+            };
+            vars.push(format!("  vars.{var} = \"{default}\"\n"));
         }
     }
     out.push_str("  }\n");
@@ -113,7 +132,11 @@ pub fn icinga2_command(cmd: &Command) -> String {
 pub fn nagios_command(cmd: &Command) -> String {
     let name = cmd.get_name();
     let host = if is_network(cmd) {
-        " -H $HOSTADDRESS$"
+        if host_is_a_name(cmd) {
+            " -s $HOSTADDRESS$"
+        } else {
+            " -H $HOSTADDRESS$"
+        }
     } else {
         ""
     };
@@ -146,6 +169,21 @@ pub fn artefacts() -> std::io::Result<Vec<Artefact>> {
     out.push(Artefact {
         path: PathBuf::from("contrib/nagios/rsplugins-commands.cfg"),
         content: nagios.into_bytes(),
+    });
+    let all = commands();
+    let itl = icinga::itl_commands_file(header, &all).map_err(std::io::Error::other)?;
+    out.push(Artefact {
+        path: PathBuf::from("contrib/icinga2/rsplugins-itl-commands.conf"),
+        content: itl.into_bytes(),
+    });
+    let table = icinga::compatibility_table(header, &all).map_err(std::io::Error::other)?;
+    out.push(Artefact {
+        path: PathBuf::from("contrib/icinga2/itl-compatibility.md"),
+        content: table.into_bytes(),
+    });
+    out.push(Artefact {
+        path: PathBuf::from("contrib/nagios/rsplugins-debian-commands.cfg"),
+        content: nagios::debian_commands_file(header).into_bytes(),
     });
     Ok(out)
 }

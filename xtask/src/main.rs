@@ -1,11 +1,22 @@
-//! `cargo run -p xtask -- generate`: rewrites man/ and contrib/ command definitions.
+//! `cargo run -p xtask -- generate`: rewrites man/ and contrib/ command definitions;
+//! `completions DIR`: shell completions; `package [--no-build] [--profile NAME]`:
+//! the Debian package.
 
 use std::process::ExitCode;
 
+const USAGE: &str =
+    "usage: cargo run -p xtask -- generate | completions DIR | package [--no-build] [--profile NAME]";
+
 fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
+    let rest: Vec<String> = std::env::args().skip(2).collect();
+    match task.as_str() {
+        "completions" => return xtask::completions::task(&rest),
+        "package" => return xtask::package::task(&rest),
+        _ => {}
+    }
     if task != "generate" {
-        eprintln!("usage: cargo run -p xtask -- generate");
+        eprintln!("{USAGE}");
         return ExitCode::from(2);
     }
     let root = xtask::workspace_root();

@@ -31,10 +31,11 @@ fn every_plugin_has_a_man_page_and_commands() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     crates.sort();
-    let mut sorted = names.clone();
-    sorted.sort();
-    assert_eq!(
-        sorted, crates,
-        "xtask::commands() must list every plugin crate"
-    );
+    // Every crate's own plugin is there (a crate may build more than one).
+    for krate in &crates {
+        assert!(
+            names.contains(krate),
+            "xtask::commands() must list every plugin crate: {krate} is missing from {names:?}"
+        );
+    }
 }

@@ -1,0 +1,867 @@
+//! Our Icinga 2 command files in the real Icinga 2: they validate next to
+//! the ITL, and the command lines Icinga builds from ITL-style services
+//! (defaults, every ITL variable, our extra variables) are ones our
+//! plugins accept, the ITL's quirks included. Needs icinga2 and root (the
+//! daemon drops to user nagios); under CI=true their absence fails.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{committed, is_root, parse, program, require, Scratch};
+use xtask::icinga::{self, ITL_COMMANDS};
+
+const ITL: &str = "/usr/share/icinga2/include/command-plugins.conf";
+const OURS: &str = "contrib/icinga2/rsplugins-commands.conf";
+const OURS_ITL: &str = "contrib/icinga2/rsplugins-itl-commands.conf";
+
+/// icinga2 and root, or a skip (a failure under CI).
+fn icinga2() -> Option<std::path::PathBuf> {
+    let found = program("icinga2");
+    let ok = require("icinga2 is not installed", found.is_some())
+        && require("icinga2 needs root (it drops to user nagios)", is_root());
+    if ok {
+        found
+    } else {
+        None
+    }
+}
+
+#[test]
+fn the_transcribed_itl_arguments_are_the_installed_itls() {
+    if !require("the ITL is not installed", Path::new(ITL).is_file()) {
+        return;
+    }
+    let text = std::fs::read_to_string(ITL).expect("read the ITL");
+    for itl in ITL_COMMANDS {
+        let real = icinga::parse_itl(&text, itl.name)
+            .unwrap_or_else(|| panic!("no CheckCommand {:?} in {ITL}", itl.name));
+        let ours: Vec<(String, String, icinga::Kind, String)> = itl
+            .args
+            .iter()
+            .map(|a| {
+                (
+                    a.key.to_string(),
+                    a.word.to_string(),
+                    a.kind,
+                    a.macros.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(ours, real, "the ITL's {} arguments changed", itl.name);
+    }
+}
+
+/// The committed command files, copied where user nagios reads them.
+fn config(scratch: &Scratch, body: &str) -> std::path::PathBuf {
+    let ours = scratch.file("rsplugins-commands.conf", &committed(OURS));
+    let itl = scratch.file("rsplugins-itl-commands.conf", &committed(OURS_ITL));
+    let text = format!(
+        "include <itl>\ninclude <plugins>\ninclude \"{}\"\ninclude \"{}\"\n{body}",
+        ours.display(),
+        itl.display()
+    );
+    scratch.file("icinga2.conf", &text)
+}
+
+#[test]
+fn icinga2_validates_both_command_files_next_to_the_itl() {
+    let Some(icinga2) = icinga2() else { return };
+    let scratch = Scratch::new("icinga2-validate");
+    let cache = scratch.dir("cache", 0o777);
+    let mut body = String::from(
+        "const PluginDir = \"/usr/lib/nagios/plugins\"\n\
+         object Host \"localhost\" {\n  check_command = \"dummy\"\n  address = \"127.0.0.1\"\n}\n",
+    );
+    // A service per command of both files: a name that does not exist, or
+    // an import of an ITL command that does not, fails the validation.
+    let own: Vec<String> = xtask::commands()
+        .iter()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let itl: Vec<String> = ITL_COMMANDS
+        .iter()
+        .map(|c| format!("{}-rs", c.name))
+        .collect();
+    for name in own.iter().chain(&itl) {
+        let _ = writeln!(
+            body,
+            "object Service \"{name}\" {{\n  host_name = \"localhost\"\n  check_command = \"{name}\"\n}}"
+        );
+    }
+    let cfg = config(&scratch, &body);
+    let out = Command::new(&icinga2)
+        .args(["daemon", "-C", "-c"])
+        .arg(&cfg)
+        .arg(format!("-DCacheDir={}", cache.display()))
+        .output()
+        .expect("run icinga2");
+    let log =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "icinga2 -C failed:\n{log}");
+    let problems: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("warning/") || l.contains("critical/"))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "icinga2 -C warned:\n{}",
+        problems.join("\n")
+    );
+
+    // What Icinga made of each "<name>-rs": our binary, the ITL's template.
+    let listed = Command::new(&icinga2)
+        .args(["object", "list", "--type", "CheckCommand"])
+        .arg(format!("-DCacheDir={}", cache.display()))
+        .output()
+        .expect("icinga2 object list");
+    let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+    for c in ITL_COMMANDS {
+        let start = listed
+            .find(&format!("Object '{}-rs' of type 'CheckCommand'", c.name))
+            .unwrap_or_else(|| panic!("{}-rs not instantiated", c.name));
+        let object = &listed[start..];
+        let object = &object[..object[1..].find("Object '").map_or(object.len(), |e| e + 1)];
+        assert!(
+            object.contains(&format!(
+                "* command = [ \"/usr/lib/nagios/plugins/{}\" ]",
+                c.binary
+            )),
+            "{}-rs does not run {}:\n{object}",
+            c.name,
+            c.binary
+        );
+        assert!(
+            object.contains(&format!("\"{}\"", c.name)) && object.contains("* templates = ["),
+            "{}-rs does not import {}:\n{object}",
+            c.name,
+            c.name
+        );
+    }
+}
+
+/// One service: its name, its command, its variables (Icinga 2 literals),
+/// and what our plugin must say to the command line Icinga builds.
+struct Case {
+    service: String,
+    command: String,
+    vars: Vec<(String, String)>,
+    expect: Expect,
+}
+
+#[derive(Clone)]
+enum Expect {
+    /// The plugin accepts the command line.
+    Accepted,
+    /// The plugin refuses it, naming this.
+    Refused(String),
+}
+
+fn case(service: &str, command: &str, vars: &[(&str, &str)]) -> Case {
+    Case {
+        service: service.to_string(),
+        command: command.to_string(),
+        vars: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        expect: Expect::Accepted,
+    }
+}
+
+/// ITL variables left out of the services, and why.
+const NOT_SET: &[(&str, &str)] = &[
+    // Refused by check_disk_rs itself, after parsing (its own tests).
+    ("disk_clear", "refused by check_disk_rs"),
+    ("disk_group", "refused by check_disk_rs"),
+];
+
+/// Every ITL variable of the mail family set, for prefix `p`.
+fn mail_all(p: &str, port: &str, expect: &str) -> Vec<(String, String)> {
+    [
+        ("port", port),
+        ("escape", "true"),
+        ("send", "\"NOOP\""),
+        ("expect", expect),
+        ("all", "true"),
+        ("quit", "\"QUIT\""),
+        ("refuse", "\"crit\""),
+        ("mismatch", "\"warn\""),
+        ("jail", "true"),
+        ("maxbytes", "1024"),
+        ("delay", "1"),
+        ("certificate_age", "\"30,14\""),
+        ("ssl", "true"),
+        ("warning", "1"),
+        ("critical", "2"),
+        ("timeout", "10"),
+        ("ipv4", "true"),
+    ]
+    .iter()
+    .map(|(k, v)| (format!("{p}_{k}"), v.to_string()))
+    .collect()
+}
+
+/// Every ITL variable of the check_tcp-style commands, for prefix `p`.
+fn tcp_all(p: &str, port: &str) -> Vec<(String, String)> {
+    [
+        ("port", port),
+        ("expect", "[ \"220\", \"ready\" ]"),
+        ("all", "true"),
+        ("escape_send", "true"),
+        ("send", "\"HELP\\\\r\\\\n\""),
+        ("escape_quit", "true"),
+        ("quit", "\"QUIT\""),
+        ("refuse", "\"ok\""),
+        ("mismatch", "\"crit\""),
+        ("jail", "true"),
+        ("maxbytes", "1024"),
+        ("delay", "1"),
+        ("certificate", "\"30,14\""),
+        ("ssl", "true"),
+        ("wtime", "1"),
+        ("ctime", "2"),
+        ("timeout", "10"),
+        ("ipv6", "true"),
+    ]
+    .iter()
+    .map(|(k, v)| (format!("{p}_{k}"), v.to_string()))
+    .collect()
+}
+
+/// Values for options our own commands require (Icinga 2 literals).
+const REQUIRED_SAMPLES: &[(&str, &str)] =
+    &[("port", "25"), ("query_address", "\"www.example.test\"")];
+
+const PIN: &str = "\"3D:7A:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD\"";
+
+fn cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    // Defaults: what a service that only names the command runs.
+    for c in ITL_COMMANDS {
+        let mut defaults = case(
+            &format!("{}-defaults", c.name),
+            &format!("{}-rs", c.name),
+            &[],
+        );
+        if c.name == "tcp" {
+            // check_tcp needs a port (C's too).
+            defaults.vars.push(("tcp_port".into(), "25".into()));
+        }
+        cases.push(defaults);
+    }
+    cases.push(case(
+        "load-all",
+        "load-rs",
+        &[
+            ("load_wload1", "1.5"),
+            ("load_wload5", "1.25"),
+            ("load_wload15", "1"),
+            ("load_cload1", "3"),
+            ("load_cload5", "2.5"),
+            ("load_cload15", "2"),
+            ("load_percpu", "true"),
+        ],
+    ));
+    cases.push(case(
+        "load-extras",
+        "load-rs",
+        &[
+            ("load_procs_to_show", "5"),
+            ("load_timeout", "\"20:UNKNOWN\""),
+            ("load_verbose", "true"),
+        ],
+    ));
+    cases.push(case(
+        "procs-all",
+        "procs-rs",
+        &[
+            ("procs_warning", "\"1:\""),
+            ("procs_critical", "\"@10:20\""),
+            ("procs_metric", "\"RSS\""),
+            ("procs_timeout", "10"),
+            ("procs_traditional", "true"),
+            ("procs_state", "\"RSD\""),
+            ("procs_ppid", "1"),
+            ("procs_vsz", "100"),
+            ("procs_rss", "100"),
+            ("procs_pcpu", "1"),
+            ("procs_user", "\"root\""),
+            ("procs_argument", "\"sshd\""),
+            ("procs_argument_regex", "\"ssh.*\""),
+            ("procs_command", "\"sshd\""),
+            ("procs_nokthreads", "true"),
+        ],
+    ));
+    cases.push(case(
+        "procs-extras",
+        "procs-rs",
+        &[
+            ("procs_exclude_process", "\"bash,sh\""),
+            ("procs_older_than", "60"),
+            ("procs_orphaned", "true"),
+            ("procs_verbose", "true"),
+        ],
+    ));
+    cases.push(case(
+        "disk-all",
+        "disk-rs",
+        &[
+            ("disk_wfree", "\"15%\""),
+            ("disk_cfree", "\"100\""),
+            ("disk_inode_wfree", "\"20%\""),
+            ("disk_inode_cfree", "\"10%\""),
+            ("disk_partitions", "[ \"/\", \"/tmp\" ]"),
+            ("disk_partition", "\"/var\""),
+            ("disk_partitions_excluded", "[ \"/boot\" ]"),
+            ("disk_partition_excluded", "\"/mnt\""),
+            ("disk_exact_match", "true"),
+            ("disk_errors_only", "true"),
+            ("disk_ignore_reserved", "true"),
+            ("disk_local", "true"),
+            ("disk_stat_remote_fs", "true"),
+            ("disk_mountpoint", "true"),
+            ("disk_megabytes", "false"),
+            ("disk_all", "true"),
+            // Icinga reads `$` as a macro: `$$` is one dollar.
+            ("disk_eregi_path", "[ \"^/$$\" ]"),
+            ("disk_ereg_path", "[ \"^/$$\" ]"),
+            ("disk_ignore_eregi_path", "[ \"^/BOOT\" ]"),
+            ("disk_ignore_ereg_path", "[ \"^/boot\" ]"),
+            ("disk_timeout", "10"),
+            ("disk_units", "\"GB\""),
+            ("disk_exclude_type", "[ \"tmpfs\" ]"),
+            ("disk_include_type", "[ \"ext4\", \"xfs\" ]"),
+        ],
+    ));
+    cases.push(case(
+        "disk-kilobytes",
+        "disk-rs",
+        &[("disk_kilobytes", "true"), ("disk_megabytes", "false")],
+    ));
+    cases.push(case(
+        "disk-extras",
+        "disk-rs",
+        &[
+            ("disk_ignore_missing", "true"),
+            ("disk_iperfdata", "true"),
+            ("disk_verbose", "true"),
+        ],
+    ));
+    cases.push(case(
+        "swap-all",
+        "swap-rs",
+        &[
+            ("swap_wfree", "40"),
+            ("swap_cfree", "20"),
+            ("swap_allswaps", "true"),
+            ("swap_noswap", "\"ok\""),
+        ],
+    ));
+    cases.push(case(
+        "swap-integer",
+        "swap-rs",
+        &[
+            ("swap_integer", "true"),
+            ("swap_wfree", "100000000"),
+            ("swap_cfree", "50000000"),
+        ],
+    ));
+    cases.push(case(
+        "swap-extras",
+        "swap-rs",
+        &[("swap_timeout", "5"), ("swap_verbose", "true")],
+    ));
+    cases.push(case(
+        "ssh-all",
+        "ssh-rs",
+        &[
+            ("ssh_port", "22"),
+            ("ssh_timeout", "10"),
+            ("ssh_ipv4", "true"),
+        ],
+    ));
+    cases.push(case("ssh-ipv6", "ssh-rs", &[("ssh_ipv6", "true")]));
+    cases.push(case(
+        "ssh-extras",
+        "ssh-rs",
+        &[
+            ("ssh_remote_version", "\"OpenSSH_9.2p1\""),
+            ("ssh_remote_protocol", "\"2.0\""),
+            ("ssh_warning", "1"),
+            ("ssh_critical", "2"),
+            ("ssh_verbose", "true"),
+        ],
+    ));
+    let mut tcp = case("tcp-all", "tcp-rs", &[]);
+    tcp.vars = tcp_all("tcp", "25");
+    cases.push(tcp);
+    cases.push(case(
+        "tcp-ipv4",
+        "tcp-rs",
+        &[("tcp_port", "25"), ("tcp_ipv4", "true")],
+    ));
+    cases.push(case(
+        "tcp-extras",
+        "tcp-rs",
+        &[
+            ("tcp_port", "443"),
+            ("tcp_ssl", "true"),
+            ("tcp_verify", "true"),
+            ("tcp_ca_file", "\"/etc/ssl/certs/ca-certificates.crt\""),
+            ("tcp_sni", "\"localhost\""),
+            ("tcp_verbose", "true"),
+        ],
+    ));
+    cases.push(case(
+        "tcp-pinned",
+        "tcp-rs",
+        &[("tcp_port", "443"), ("tcp_pin", &format!("[ {PIN} ]"))],
+    ));
+    cases.push(case(
+        "tcp-insecure",
+        "tcp-rs",
+        &[("tcp_port", "443"), ("tcp_insecure", "true")],
+    ));
+    let mut ftp = case("ftp-all", "ftp-rs", &[]);
+    ftp.vars = tcp_all("ftp", "21");
+    cases.push(ftp);
+    cases.push(case("ftp-ipv4", "ftp-rs", &[("ftp_ipv4", "true")]));
+    cases.push(case(
+        "ftp-extras",
+        "ftp-rs",
+        &[
+            ("ftp_starttls", "true"),
+            ("ftp_user", "\"ftpmon\""),
+            ("ftp_password", "\"ftppass\""),
+            ("ftp_allow_plaintext", "true"),
+            ("ftp_insecure", "true"),
+            ("ftp_sni", "\"localhost\""),
+            ("ftp_verbose", "true"),
+        ],
+    ));
+    cases.push(case(
+        "ftp-trust",
+        "ftp-rs",
+        &[
+            ("ftp_ssl", "true"),
+            ("ftp_verify", "true"),
+            ("ftp_ca_file", "\"/etc/ssl/monitest/cert.pem\""),
+        ],
+    ));
+    cases.push(case(
+        "ftp-pinned",
+        "ftp-rs",
+        &[("ftp_pin", &format!("[ {PIN} ]"))],
+    ));
+    cases.push(case(
+        "smtp-all",
+        "smtp-rs",
+        &[
+            ("smtp_port", "587"),
+            ("smtp_mail_from", "\"monitor@localhost\""),
+            ("smtp_expect", "\"220\""),
+            ("smtp_command", "[ \"NOOP\", \"HELP\" ]"),
+            ("smtp_response", "[ \"250\", \"214\" ]"),
+            ("smtp_helo_fqdn", "\"monitor.example\""),
+            ("smtp_certificate_age", "\"30,14\""),
+            ("smtp_starttls", "true"),
+            ("smtp_authtype", "\"LOGIN\""),
+            ("smtp_authuser", "\"monitor\""),
+            ("smtp_authpass", "\"monpass\""),
+            ("smtp_ignore_quit", "true"),
+            ("smtp_warning", "1"),
+            ("smtp_critical", "2"),
+            ("smtp_timeout", "10"),
+            ("smtp_ipv6", "true"),
+        ],
+    ));
+    cases.push(case(
+        "smtp-quit-false",
+        "smtp-rs",
+        &[("smtp_ignore_quit", "false"), ("smtp_ipv4", "true")],
+    ));
+    cases.push(case(
+        "smtp-extras",
+        "smtp-rs",
+        &[
+            ("smtp_ssl", "true"),
+            ("smtp_mail_from", "\"monitor@localhost\""),
+            (
+                "smtp_rcpt_to",
+                "[ \"root@localhost\", \"postmaster@localhost\" ]",
+            ),
+            ("smtp_send_mail", "true"),
+            ("smtp_verify", "true"),
+            ("smtp_ca_file", "\"/etc/ssl/monitest/cert.pem\""),
+            ("smtp_sni", "\"localhost\""),
+            ("smtp_lmtp", "true"),
+            ("smtp_verbose", "true"),
+        ],
+    ));
+    cases.push(case(
+        "smtp-plain-auth",
+        "smtp-rs",
+        &[
+            ("smtp_authtype", "\"PLAIN\""),
+            ("smtp_authuser", "\"monitor\""),
+            ("smtp_authpass", "\"monpass\""),
+            ("smtp_allow_plaintext", "true"),
+            ("smtp_insecure", "true"),
+        ],
+    ));
+    cases.push(case(
+        "smtp-pinned",
+        "smtp-rs",
+        &[
+            ("smtp_starttls", "true"),
+            ("smtp_pin", &format!("[ {PIN} ]")),
+        ],
+    ));
+    cases.push(case(
+        "ssmtp-all",
+        "ssmtp-rs",
+        &[
+            ("ssmtp_port", "465"),
+            ("ssmtp_expect", "\"220\""),
+            ("ssmtp_certificate_age", "\"30,14\""),
+            ("ssmtp_ssl", "true"),
+            ("ssmtp_warning", "1"),
+            ("ssmtp_critical", "2"),
+            ("ssmtp_timeout", "10"),
+            ("ssmtp_ipv4", "true"),
+        ],
+    ));
+    cases.push(case("ssmtp-ipv6", "ssmtp-rs", &[("ssmtp_ipv6", "true")]));
+    cases.push(case(
+        "ssmtp-extras",
+        "ssmtp-rs",
+        &[
+            ("ssmtp_command", "[ \"NOOP\" ]"),
+            ("ssmtp_response", "[ \"250\" ]"),
+            ("ssmtp_mail_from", "\"monitor@localhost\""),
+            ("ssmtp_rcpt_to", "[ \"root@localhost\" ]"),
+            ("ssmtp_send_mail", "true"),
+            ("ssmtp_helo_fqdn", "\"monitor.example\""),
+            ("ssmtp_verify", "true"),
+            ("ssmtp_ca_file", "\"/etc/ssl/monitest/cert.pem\""),
+            ("ssmtp_sni", "\"localhost\""),
+            ("ssmtp_authtype", "\"PLAIN\""),
+            ("ssmtp_authuser", "\"monitor\""),
+            ("ssmtp_authpass", "\"monpass\""),
+            ("ssmtp_allow_plaintext", "true"),
+            ("ssmtp_lmtp", "true"),
+            ("ssmtp_ignore_quit", "true"),
+            ("ssmtp_verbose", "true"),
+        ],
+    ));
+    cases.push(case(
+        "ssmtp-insecure",
+        "ssmtp-rs",
+        &[("ssmtp_insecure", "true")],
+    ));
+    cases.push(case(
+        "ssmtp-pinned",
+        "ssmtp-rs",
+        &[("ssmtp_pin", &format!("[ {PIN} ]"))],
+    ));
+    // The check_tcp options check_ssmtp_rs does not have: refused by name.
+    for (var, value) in [
+        ("escape", "true"),
+        ("send", "\"QUIT\""),
+        ("all", "true"),
+        ("quit", "\"QUIT\""),
+        ("refuse", "\"crit\""),
+        ("mismatch", "\"warn\""),
+        ("jail", "true"),
+        ("maxbytes", "1024"),
+        ("delay", "1"),
+    ] {
+        let var = format!("ssmtp_{var}");
+        let mut refused = case(&format!("ssmtp-{var}"), "ssmtp-rs", &[(&var, value)]);
+        refused.expect = Expect::Refused(format!("--not-supported-{var}"));
+        cases.push(refused);
+    }
+    for (name, port, expect) in [
+        ("pop", "110", "[ \"+OK\" ]"),
+        ("spop", "995", "[ \"+OK\", \"ready\" ]"),
+        ("imap", "143", "[ \"* OK\" ]"),
+        ("simap", "993", "[ \"* OK\", \"ready\" ]"),
+    ] {
+        let mut all = case(&format!("{name}-all"), &format!("{name}-rs"), &[]);
+        all.vars = mail_all(name, port, expect);
+        cases.push(all);
+        cases.push(case(
+            &format!("{name}-ipv6"),
+            &format!("{name}-rs"),
+            &[(&format!("{name}_ipv6"), "true")],
+        ));
+        let v = |s: &str| format!("{name}_{s}");
+        let mut extras = vec![
+            (v("user"), "\"monitor\"".to_string()),
+            (v("password"), "\"monpass\"".to_string()),
+            (v("allow_plaintext"), "true".to_string()),
+            (v("messages_warning"), "10".to_string()),
+            (v("messages_critical"), "20".to_string()),
+            (v("verify"), "true".to_string()),
+            (v("ca_file"), "\"/etc/ssl/monitest/cert.pem\"".to_string()),
+            (v("sni"), "\"localhost\"".to_string()),
+            (v("verbose"), "true".to_string()),
+        ];
+        if !name.starts_with('s') {
+            extras.push((v("starttls"), "true".to_string()));
+        }
+        if name.ends_with("imap") {
+            extras.push((v("mailbox"), "\"Archive\"".to_string()));
+        }
+        cases.push(Case {
+            service: format!("{name}-extras"),
+            command: format!("{name}-rs"),
+            vars: extras,
+            expect: Expect::Accepted,
+        });
+        cases.push(case(
+            &format!("{name}-insecure"),
+            &format!("{name}-rs"),
+            &[(&v("insecure"), "true")],
+        ));
+        cases.push(case(
+            &format!("{name}-pinned"),
+            &format!("{name}-rs"),
+            &[(&v("pin"), &format!("[ {PIN} ]"))],
+        ));
+    }
+    // Our own commands (rsplugins-commands.conf), each with its defaults
+    // and its required options (variables `<plugin>_<option>`).
+    for cmd in xtask::commands() {
+        let name = cmd.get_name().to_string();
+        let mut own = case(&format!("own-{name}"), &name, &[]);
+        let short = name.trim_start_matches("check_").trim_end_matches("_rs");
+        for arg in cmd.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if !arg.is_required_set() || long == "hostname" {
+                continue;
+            }
+            let (_, value) = REQUIRED_SAMPLES
+                .iter()
+                .find(|(l, _)| *l == long)
+                .unwrap_or_else(|| panic!("{name} requires --{long}: add a sample value"));
+            own.vars.push((
+                format!("{short}_{}", long.replace('-', "_")),
+                value.to_string(),
+            ));
+        }
+        cases.push(own);
+    }
+    cases
+}
+
+/// Every ITL variable and every extra variable of each `<name>-rs` is set
+/// by some service, so no argument goes untried.
+#[test]
+fn the_services_try_every_variable() {
+    let cases = cases();
+    let commands = xtask::commands();
+    let mut missing = Vec::new();
+    for c in ITL_COMMANDS {
+        let set: BTreeSet<&str> = cases
+            .iter()
+            .filter(|k| k.command == format!("{}-rs", c.name))
+            .flat_map(|k| k.vars.iter().map(|(v, _)| v.as_str()))
+            .collect();
+        let plugin = commands
+            .iter()
+            .find(|p| p.get_name() == c.bin().expect("binary").plugin)
+            .expect("plugin");
+        let extras = icinga::extra_variables(c, plugin).expect("extras");
+        for var in icinga::itl_variables(c).into_iter().chain(extras) {
+            // The ITL sets <name>_address to $check_address$ in every service.
+            let exempt = NOT_SET.iter().any(|(v, _)| *v == var) || var.ends_with("_address");
+            if !exempt && !set.contains(var.as_str()) {
+                missing.push(var);
+            }
+        }
+    }
+    assert!(missing.is_empty(), "no service sets {missing:?}");
+}
+
+/// Stands in for every binary: writes the service (from $RSTEST) and the
+/// command line it was given, tab-separated, to a file of its own (written
+/// aside, then renamed, so the test never reads half of one).
+const STUB: &str = "#!/bin/sh\n\
+out=\"$(dirname \"$0\")/../out\"\n\
+line=\"$RSTEST\"\n\
+for a in \"$0\" \"$@\"; do line=\"$line$(printf '\\t')$a\"; done\n\
+printf '%s\\n' \"$line\" > \"$out/.$$\" && mv \"$out/.$$\" \"$out/run.$$\"\n\
+echo 'OK - stub'\n";
+
+/// Ends the daemon: SIGTERM, then SIGKILL if it has not gone in 20 s.
+fn stop(daemon: &mut std::process::Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(daemon.id().to_string())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = daemon.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+}
+
+#[test]
+fn icinga2_builds_command_lines_our_plugins_accept() {
+    let Some(icinga2) = icinga2() else { return };
+    let scratch = Scratch::new("icinga2-argv");
+    let plugins = scratch.dir("plugins", 0o755);
+    scratch.dir("out", 0o777);
+    // Icinga's own state, all inside the scratch directory, so a daemon
+    // already running on this machine is not disturbed.
+    let mut state = Vec::new();
+    for (dir, constant) in [
+        ("run", "InitRunDir"),
+        ("cache", "CacheDir"),
+        ("log", "LogDir"),
+        ("spool", "SpoolDir"),
+        ("lib", "DataDir"),
+    ] {
+        let path = scratch.dir(dir, 0o777);
+        state.push(format!("-D{constant}={}", path.display()));
+    }
+    std::fs::create_dir_all(scratch.0.join("run/icinga2/cmd")).expect("run dir");
+    support::set_mode(&scratch.0.join("run/icinga2"), 0o777);
+    support::set_mode(&scratch.0.join("run/icinga2/cmd"), 0o777);
+    let stub = plugins.join("stub");
+    std::fs::write(&stub, STUB).expect("stub");
+    support::set_mode(&stub, 0o755);
+    for b in icinga::binaries() {
+        std::os::unix::fs::symlink("stub", plugins.join(&b.name)).expect("symlink");
+    }
+
+    let cases = cases();
+    let mut body = format!(
+        "const PluginDir = \"{}\"\n\
+         object CheckerComponent \"checker\" {{ }}\n\
+         object Host \"localhost\" {{\n  check_command = \"dummy\"\n  enable_active_checks = false\n  address = \"127.0.0.1\"\n  address6 = \"::1\"\n}}\n",
+        plugins.display()
+    );
+    // A wrapper per command adds only $RSTEST, so the stub knows the service.
+    let names: BTreeSet<&str> = cases.iter().map(|c| c.command.as_str()).collect();
+    for name in &names {
+        let _ = writeln!(
+            body,
+            "object CheckCommand \"t-{name}\" {{\n  import \"{name}\"\n  env.RSTEST = \"$service.name$\"\n}}"
+        );
+    }
+    for c in &cases {
+        let _ = writeln!(
+            body,
+            "object Service \"{}\" {{\n  host_name = \"localhost\"\n  check_command = \"t-{}\"\n  check_interval = 1s\n  retry_interval = 1s",
+            c.service, c.command
+        );
+        for (var, value) in &c.vars {
+            let _ = writeln!(body, "  vars.{var} = {value}");
+        }
+        body.push_str("}\n");
+    }
+    let cfg = config(&scratch, &body);
+    let log_path = scratch.0.join("daemon.log");
+    let log_file = std::fs::File::create(&log_path).expect("log");
+    let mut daemon = Command::new(&icinga2)
+        .args(["daemon", "-c"])
+        .arg(&cfg)
+        .args(&state)
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().expect("log"))
+        .stderr(log_file)
+        .spawn()
+        .expect("start icinga2");
+
+    let out_dir = scratch.0.join("out");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = daemon.try_wait() {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("icinga2 ended ({status}):\n{log}");
+        }
+        for entry in std::fs::read_dir(&out_dir).expect("out/").flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.starts_with("run.") {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            let mut words = text.trim_end_matches('\n').split('\t').map(str::to_string);
+            let service = words.next().unwrap_or_default();
+            seen.entry(service).or_insert_with(|| words.collect());
+        }
+        if cases.iter().all(|c| seen.contains_key(&c.service)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop(&mut daemon);
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+
+    let mut failures = Vec::new();
+    for c in &cases {
+        let Some(argv) = seen.get(&c.service) else {
+            failures.push(format!("{}: never run", c.service));
+            continue;
+        };
+        let shown = argv.join(" ");
+        // A boolean that reached the command line as a word is an ITL
+        // quirk left unhandled (`-q true`).
+        let accepted = matches!(c.expect, Expect::Accepted);
+        if accepted && argv.iter().any(|w| w == "true" || w == "false") {
+            failures.push(format!("{}: a boolean as a word: {shown}", c.service));
+        }
+        let network = !matches!(
+            c.command.as_str(),
+            "load-rs" | "procs-rs" | "disk-rs" | "swap-rs"
+        ) && !["load", "proc", "disk", "swap", "mem"]
+            .iter()
+            .any(|p| c.command == format!("check_{p}_rs"));
+        let address = if c.command == "check_dns_rs" {
+            // Its -H is the name to look up: the host's name, not its address.
+            "localhost"
+        } else if c.vars.iter().any(|(v, _)| v.ends_with("_ipv6")) {
+            "::1"
+        } else {
+            "127.0.0.1"
+        };
+        if network && !argv.iter().any(|w| w == address) {
+            failures.push(format!("{}: no host {address}: {shown}", c.service));
+        }
+        match (&c.expect, parse(argv)) {
+            (Expect::Accepted, Ok(())) => {}
+            (Expect::Accepted, Err(e)) => {
+                failures.push(format!("{}: refused: {shown}\n{e}", c.service));
+            }
+            (Expect::Refused(what), Err(e)) if e.contains(what.as_str()) => {}
+            (Expect::Refused(what), other) => failures.push(format!(
+                "{}: should be refused naming {what}: {shown}\n{other:?}",
+                c.service
+            )),
+        }
+    }
+    // Icinga warns about arguments it cannot build (a missing macro, a bad
+    // value type); none of ours may cause one.
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("warning/") || l.contains("critical/"))
+        .collect();
+    assert!(
+        failures.is_empty() && warnings.is_empty(),
+        "{}\nicinga2 log warnings:\n{}",
+        failures.join("\n"),
+        warnings.join("\n")
+    );
+}
