@@ -57,6 +57,42 @@ TB_NAMED2_PORTS=("127.0.0.1:$TB_NAMED2_PORT" $(v6 "[::1]:$TB_NAMED2_PORT"))
 
 tb_log() { printf '[testbed %s] %s\n' "$(date +%T)" "$*"; }
 
+# write_file PATH MODE < CONTENT -- replace PATH only if the content differs; true if it changed.
+write_file() {
+  local path=$1 mode=$2 tmp
+  tmp=$(mktemp "${path}.XXXXXX")
+  cat >"$tmp"
+  chmod "$mode" "$tmp"
+  if [ -f "$path" ] && cmp -s "$tmp" "$path"; then
+    rm -f "$tmp"
+    chmod "$mode" "$path"
+    return 1
+  fi
+  mv -f "$tmp" "$path"
+  return 0
+}
+
+# tb_missing PKG... -- the Debian packages of the list that are not installed, one a line.
+tb_missing() {
+  local installed p
+  installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "$@" 2>/dev/null || true)
+  for p in "$@"; do grep -q "^$p ii" <<<"$installed" || echo "$p"; done
+}
+
+# tb_apt_install LOG PKG... -- apt-get update, then install PKG without recommends, keeping
+# existing configuration files; output to LOG. On failure prints which step failed.
+tb_apt_install() {
+  local log=$1
+  shift
+  export DEBIAN_FRONTEND=noninteractive
+  tb_log "apt-get update (missing: $*; log $log)"
+  apt-get update -q </dev/null >>"$log" 2>&1 || { echo "apt-get update failed"; return 1; }
+  tb_log "apt-get install $*"
+  apt-get install -y -q --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+    "$@" </dev/null >>"$log" 2>&1 || { echo "apt-get install failed"; return 1; }
+}
+
 tb_die() {
   rm -f "$TB_ENV_FILE" 2>/dev/null || true   # tests must not take a broken testbed for a good one
   printf '[testbed] ERROR: %s\n' "$1" >&2

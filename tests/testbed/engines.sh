@@ -90,21 +90,6 @@ eng_die() {
   exit 1
 }
 
-# write_file PATH MODE < CONTENT -- replace PATH only if the content differs; true if it changed.
-write_file() {
-  local path=$1 mode=$2 tmp
-  tmp=$(mktemp "${path}.XXXXXX")
-  cat >"$tmp"
-  chmod "$mode" "$tmp"
-  if [ -f "$path" ] && cmp -s "$tmp" "$path"; then
-    rm -f "$tmp"
-    chmod "$mode" "$path"
-    return 1
-  fi
-  mv -f "$tmp" "$path"
-  return 0
-}
-
 # elapsed T0 -- seconds since T0 (date +%s.%N), one decimal.
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -329,18 +314,11 @@ cmd_start() {
 # Written by rsplugins tests/testbed: never start services from package scripts.
 exit 101
 EOF
-  local pkgs=(icinga2 nagios4-core curl openssl util-linux) installed missing=()
-  installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${pkgs[@]}" 2>/dev/null || true)
-  for p in "${pkgs[@]}"; do grep -q "^$p ii" <<<"$installed" || missing+=("$p"); done
+  local missing why
+  mapfile -t missing < <(tb_missing icinga2 nagios4-core curl openssl util-linux)
   if [ ${#missing[@]} -gt 0 ]; then
     local apt_log=$TB_LOG_DIR/apt-engines.log
-    export DEBIAN_FRONTEND=noninteractive
-    eng_log "apt-get update (missing: ${missing[*]}; log $apt_log)"
-    apt-get update -q </dev/null >>"$apt_log" 2>&1 || eng_die "apt-get update failed" "$apt_log"
-    eng_log "apt-get install ${missing[*]}"
-    apt-get install -y -q --no-install-recommends \
-      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-      "${missing[@]}" </dev/null >>"$apt_log" 2>&1 || eng_die "apt-get install failed" "$apt_log"
+    why=$(tb_apt_install "$apt_log" "${missing[@]}") || eng_die "$why" "$apt_log"
   fi
   getent passwd "$ENG_USER" >/dev/null || eng_die "user $ENG_USER missing (the engine packages create it)"
 

@@ -21,21 +21,6 @@ T0=$(date +%s.%N)
 [ "$(id -u)" = 0 ] || tb_die "setup.sh must run as root"
 mkdir -p "$TB_LOG_DIR"
 
-# write_file PATH MODE < CONTENT -- replace PATH only if the content differs; true if it changed.
-write_file() {
-  local path=$1 mode=$2 tmp
-  tmp=$(mktemp "${path}.XXXXXX")
-  cat >"$tmp"
-  chmod "$mode" "$tmp"
-  if [ -f "$path" ] && cmp -s "$tmp" "$path"; then
-    rm -f "$tmp"
-    chmod "$mode" "$path"
-    return 1
-  fi
-  mv -f "$tmp" "$path"
-  return 0
-}
-
 # ---------------------------------------------------------------------------------------------
 # 1. Packages
 # ---------------------------------------------------------------------------------------------
@@ -49,15 +34,10 @@ EOF
 # monitoring-plugins: the C plugins the tests compare exit codes with.
 PKGS=(postfix dovecot-imapd dovecot-pop3d vsftpd openssh-server openssl ca-certificates procps iproute2
   monitoring-plugins-basic monitoring-plugins-standard bind9 bind9-dnsutils)
-installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${PKGS[@]}" 2>/dev/null || true)
-missing=()
-for p in "${PKGS[@]}"; do
-  grep -q "^$p ii" <<<"$installed" || missing+=("$p")
-done
+mapfile -t missing < <(tb_missing "${PKGS[@]}")
 
 if [ ${#missing[@]} -gt 0 ]; then
   APT_LOG=$TB_LOG_DIR/apt.log
-  export DEBIAN_FRONTEND=noninteractive
   if [[ " ${missing[*]} " == *" postfix "* ]]; then
     # "Local only": inet_interfaces=loopback-only, default_transport=error (nothing leaves the box)
     debconf-set-selections <<'EOF'
@@ -65,12 +45,7 @@ postfix postfix/main_mailer_type select Local only
 postfix postfix/mailname string rsplugins-test.localdomain
 EOF
   fi
-  tb_log "apt-get update (missing: ${missing[*]}; log $APT_LOG)"
-  apt-get update -q </dev/null >>"$APT_LOG" 2>&1 || tb_die "apt-get update failed" "$APT_LOG"
-  tb_log "apt-get install ${missing[*]}"
-  apt-get install -y -q --no-install-recommends \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-    "${missing[@]}" </dev/null >>"$APT_LOG" 2>&1 || tb_die "apt-get install failed" "$APT_LOG"
+  why=$(tb_apt_install "$APT_LOG" "${missing[@]}") || tb_die "$why" "$APT_LOG"
   tb_log "packages installed"
 else
   tb_log "packages already installed"
