@@ -15,7 +15,7 @@ use rsplugins::{CheckError, CheckResult, State};
 use crate::engine::{self, Exchange, Options, Question, FLAG_NAMES, NOERROR};
 use crate::expect::{Comparison, Expected};
 use crate::records::{self, AnswerSet, Rr};
-use crate::serial::{self, SerialFacts};
+use crate::serial::{self, SerialArgs, SerialFacts};
 use crate::server::{self, Server};
 use crate::{flatten_expected, parse_expected, ExpectedList};
 
@@ -97,18 +97,8 @@ pub struct Args {
     #[arg(long = "tcp")]
     pub tcp: bool,
 
-    /// Also compare the SOA serial of the name's zone on these servers (HOST, HOST:PORT,
-    /// comma-separated, repeatable) with the main server's: WARNING when one lags or runs ahead
-    #[arg(
-        long = "compare-serial",
-        value_name = "SERVER[,SERVER...]",
-        action = ArgAction::Append
-    )]
-    pub compare_serial: Vec<String>,
-
-    /// A serial that differs is CRITICAL instead of WARNING
-    #[arg(long = "serial-critical", requires = "compare_serial")]
-    pub serial_critical: bool,
+    #[command(flatten)]
+    pub serials: SerialArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -262,8 +252,10 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
     let question =
         Question::new(&args.query_address, args.record_type).map_err(CheckError::unknown)?;
     let server = server(&args)?;
-    let compare =
-        crate::compare_servers(&args.compare_serial, args.port.unwrap_or(server::DNS_PORT))?;
+    let compare = crate::compare_servers(
+        &args.serials.compare_serial,
+        args.port.unwrap_or(server::DNS_PORT),
+    )?;
     let timeout = args.common.timeout;
     let deadline = Deadline::from_timeout(&timeout);
     let started = Instant::now();
@@ -391,7 +383,11 @@ pub fn evaluate(args: &Args, facts: &Facts) -> CheckResult {
     let exchange = &facts.exchange;
     let mut parts = vec![answer_part(args, exchange), flags_part(args, exchange)];
     if let Some(s) = &facts.serials {
-        parts.extend(serial::parts(s, args.serial_critical, &args.common.timeout));
+        parts.extend(serial::parts(
+            s,
+            args.serials.critical,
+            &args.common.timeout,
+        ));
     }
     let inner = CheckResult::of_parts(parts.clone()).summary;
     let elapsed: Duration = exchange.elapsed;

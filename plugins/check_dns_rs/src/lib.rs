@@ -29,7 +29,7 @@ use rsplugins::{CheckError, CheckResult, Perfdata, State};
 use engine::{Exchange, Options, Question, NOERROR, NXDOMAIN};
 use expect::{Comparison, Expected};
 use records::{AnswerSet, Rr};
-use serial::SerialFacts;
+use serial::{SerialArgs, SerialFacts};
 use server::Server;
 
 /// Service name on the first output line (C's).
@@ -105,18 +105,8 @@ pub struct Args {
     #[arg(long = "tcp")]
     pub tcp: bool,
 
-    /// Also compare the SOA serial of the name's zone on these servers (HOST, HOST:PORT,
-    /// comma-separated, repeatable) with the main server's: WARNING when one lags or runs ahead
-    #[arg(
-        long = "compare-serial",
-        value_name = "SERVER[,SERVER...]",
-        action = ArgAction::Append
-    )]
-    pub compare_serial: Vec<String>,
-
-    /// A serial that differs is CRITICAL instead of WARNING
-    #[arg(long = "serial-critical", requires = "compare_serial")]
-    pub serial_critical: bool,
+    #[command(flatten)]
+    pub serials: SerialArgs,
 
     /// The resolver configuration the default server is read from (for tests)
     #[arg(
@@ -257,7 +247,7 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
     let questions = questions(&args)?;
     let server = server(&args)?;
     let port = args.port.unwrap_or(server::DNS_PORT);
-    let compare = compare_servers(&args.compare_serial, port)?;
+    let compare = compare_servers(&args.serials.compare_serial, port)?;
     let timeout = args.common.timeout;
     let deadline = Deadline::from_timeout(&timeout);
     match block_on(acquire(&args, &server, &questions, &compare, deadline))? {
@@ -450,7 +440,7 @@ pub fn evaluate(args: &Args, facts: &Facts) -> CheckResult {
     let serials = facts
         .serials
         .as_ref()
-        .map(|s| serial::parts(s, args.serial_critical, &args.common.timeout))
+        .map(|s| serial::parts(s, args.serials.critical, &args.common.timeout))
         .unwrap_or_default();
     let answer_fine = answer.state() == State::Ok
         && authority.state() == State::Ok

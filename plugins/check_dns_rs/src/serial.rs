@@ -3,6 +3,7 @@
 //! far, in RFC 1982 serial arithmetic (a serial that wrapped past 2^32 is
 //! still ahead).
 
+use clap::{ArgAction, Args};
 use rsplugins::net::{AddressFamily, Deadline, Failure};
 use rsplugins::timeout::TimeoutSpec;
 use rsplugins::{CheckResult, Perfdata, State, Uom};
@@ -10,6 +11,27 @@ use rsplugins::{CheckResult, Perfdata, State, Uom};
 use crate::engine::{self, Exchange, Options, Question};
 use crate::records::absolute;
 use crate::server::Server;
+
+/// `--compare-serial` and `--serial-critical`, the same in both binaries.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SerialArgs {
+    /// Also compare the SOA serial of the name's zone on these servers (HOST, HOST:PORT,
+    /// comma-separated, repeatable) with the main server's: WARNING when one lags or runs ahead
+    #[arg(
+        long = "compare-serial",
+        value_name = "SERVER[,SERVER...]",
+        action = ArgAction::Append
+    )]
+    pub compare_serial: Vec<String>,
+
+    /// A serial that differs is CRITICAL instead of WARNING
+    #[arg(
+        id = "serial_critical",
+        long = "serial-critical",
+        requires = "compare_serial"
+    )]
+    pub critical: bool,
+}
 
 /// One server's serial, or why there is none.
 #[derive(Debug, Clone, PartialEq)]
