@@ -106,3 +106,23 @@ pub fn mail_account() -> (String, String) {
         testbed_env("RSPLUGINS_TESTBED_MAIL_PASS").unwrap_or_else(|| "monpass".into()),
     )
 }
+
+/// Whether the testbed has an IPv6 loopback (setup.sh writes
+/// RSPLUGINS_TESTBED_IPV6=0 when it has none); says so when it is skipped.
+pub fn testbed_ipv6() -> bool {
+    let up = testbed_env("RSPLUGINS_TESTBED_IPV6").as_deref() != Some("0");
+    if !up {
+        eprintln!("no IPv6 loopback in this testbed: skipping ::1");
+    }
+    up
+}
+
+/// The testbed's BIND is up (a testbed from before BIND counts as missing:
+/// a failure under CI).
+pub fn testbed_bind() -> bool {
+    testbed()
+        && available(
+            "BIND of tests/testbed (RSPLUGINS_TESTBED_DNS_PORT)",
+            testbed_env("RSPLUGINS_TESTBED_DNS_PORT").is_some(),
+        )
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use predicates::prelude::*;
 use rsplugins_tests::dns_peer::{self, a, handler, send, Action, DnsPeer, Reply};
-use rsplugins_tests::{available, plugin, testbed, testbed_env, within};
+use rsplugins_tests::{available, plugin, testbed_bind, testbed_env, testbed_ipv6, within};
 
 fn dig() -> assert_cmd::Command {
     plugin("check_dig_rs")
@@ -32,22 +32,6 @@ fn re(pattern: &str) -> predicates::str::RegexPredicate {
     predicate::str::is_match(pattern).unwrap()
 }
 
-fn bind() -> bool {
-    testbed()
-        && available(
-            "BIND of tests/testbed (RSPLUGINS_TESTBED_DNS_PORT)",
-            testbed_env("RSPLUGINS_TESTBED_DNS_PORT").is_some(),
-        )
-}
-
-fn ipv6() -> bool {
-    let up = testbed_env("RSPLUGINS_TESTBED_IPV6").as_deref() != Some("0");
-    if !up {
-        eprintln!("no IPv6 loopback in this testbed: skipping ::1");
-    }
-    up
-}
-
 /// check_dig_rs asking the testbed's primary at `server` for `name`.
 fn at_bind(server: &str, name: &str) -> assert_cmd::Command {
     let mut cmd = dig();
@@ -66,7 +50,7 @@ fn line(state: &str, inner: &str) -> String {
 
 #[test]
 fn c_form_for_each_record_type() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     for (name, rtype, record) in [
@@ -126,7 +110,7 @@ fn c_form_for_each_record_type() {
 
 #[test]
 fn expected_value_is_exact_not_a_substring() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     at_bind("127.0.0.1", "mail.example.test")
@@ -178,7 +162,7 @@ fn expected_value_is_exact_not_a_substring() {
 
 #[test]
 fn cname_chain_and_missing_answers() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     at_bind("127.0.0.1", "alias.example.test")
@@ -214,7 +198,7 @@ fn cname_chain_and_missing_answers() {
 
 #[test]
 fn flags_and_dig_arguments() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     // BIND is authoritative, does not recurse, echoes RD.
@@ -255,7 +239,7 @@ fn flags_and_dig_arguments() {
 
 #[test]
 fn truncated_reply_from_bind_is_asked_again_over_tcp() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     at_bind("127.0.0.1", "many.example.test")
@@ -274,7 +258,7 @@ fn truncated_reply_from_bind_is_asked_again_over_tcp() {
 
 #[test]
 fn default_positional_and_ipv6_servers() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     // No -H: 127.0.0.1, as C.
@@ -290,7 +274,7 @@ fn default_positional_and_ipv6_servers() {
         .args(["-l", "mail.example.test", "127.0.0.1"])
         .assert()
         .code(0);
-    if ipv6() {
+    if testbed_ipv6() {
         dig()
             .args(["-l", "example.test", "-T", "AAAA", "-6"])
             .assert()
@@ -305,7 +289,7 @@ fn default_positional_and_ipv6_servers() {
 
 #[test]
 fn serials() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     let secondary =
@@ -334,7 +318,7 @@ const C_CHECK_DIG: &str = "/usr/lib/nagios/plugins/check_dig";
 
 #[test]
 fn same_exit_codes_as_c() {
-    if !bind()
+    if !testbed_bind()
         || !available(
             "C check_dig and dig",
             std::path::Path::new(C_CHECK_DIG).exists()

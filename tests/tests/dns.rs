@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use predicates::prelude::*;
 use rsplugins_tests::dns_peer::{self, a, aaaa, handler, send, Action, DnsPeer, Record, Reply};
-use rsplugins_tests::{available, plugin, testbed, testbed_env, within};
+use rsplugins_tests::{available, plugin, testbed_bind, testbed_env, testbed_ipv6, within};
 
 fn dns() -> assert_cmd::Command {
     plugin("check_dns_rs")
@@ -30,23 +30,6 @@ fn re(pattern: &str) -> predicates::str::RegexPredicate {
     predicate::str::is_match(pattern).unwrap()
 }
 
-/// The testbed's BIND is up (a testbed from before BIND counts as missing).
-fn bind() -> bool {
-    testbed()
-        && available(
-            "BIND of tests/testbed (RSPLUGINS_TESTBED_DNS_PORT)",
-            testbed_env("RSPLUGINS_TESTBED_DNS_PORT").is_some(),
-        )
-}
-
-fn ipv6() -> bool {
-    let up = testbed_env("RSPLUGINS_TESTBED_IPV6").as_deref() != Some("0");
-    if !up {
-        eprintln!("no IPv6 loopback in this testbed: skipping ::1");
-    }
-    up
-}
-
 /// check_dns_rs asking the testbed's primary at `server` (127.0.0.1, ::1).
 fn at_bind(server: &str, name: &str) -> assert_cmd::Command {
     let mut cmd = dns();
@@ -60,7 +43,7 @@ const TIME: &str = r"\d\.\d{3} seconds response time";
 
 #[test]
 fn several_addresses_of_both_families_in_address_order() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     let expected = format!(
@@ -70,7 +53,7 @@ fn several_addresses_of_both_families_in_address_order() {
         .assert()
         .code(0)
         .stdout(re(&expected));
-    if ipv6() {
+    if testbed_ipv6() {
         at_bind("::1", "www.example.test")
             .assert()
             .code(0)
@@ -106,7 +89,7 @@ fn several_addresses_of_both_families_in_address_order() {
 
 #[test]
 fn expected_addresses_as_sets_with_cidr_and_ipv6_spellings() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     // Any one expected value present is enough without -L, as in C.
@@ -164,7 +147,7 @@ fn expected_addresses_as_sets_with_cidr_and_ipv6_spellings() {
 
 #[test]
 fn cname_chains_are_followed_and_shown() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     at_bind("127.0.0.1", "alias.example.test")
@@ -190,7 +173,7 @@ fn cname_chains_are_followed_and_shown() {
 
 #[test]
 fn record_types() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     let ok = |name: &str, qtype: &str, returns: &str| {
@@ -257,7 +240,7 @@ fn record_types() {
 
 #[test]
 fn addresses_are_looked_up_as_ptr() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     at_bind("127.0.0.1", "192.0.2.10")
@@ -283,7 +266,7 @@ fn addresses_are_looked_up_as_ptr() {
 
 #[test]
 fn response_codes_are_named_with_their_state() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     // C's wording for a missing name.
@@ -324,7 +307,7 @@ fn response_codes_are_named_with_their_state() {
 
 #[test]
 fn authority_and_response_time() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     at_bind("127.0.0.1", "example.test")
@@ -346,7 +329,7 @@ fn authority_and_response_time() {
 
 #[test]
 fn truncated_udp_is_asked_again_over_tcp_and_tcp_can_be_forced() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     // 90 addresses do not fit 1232 bytes: BIND sets TC.
@@ -374,7 +357,7 @@ fn truncated_udp_is_asked_again_over_tcp_and_tcp_can_be_forced() {
 
 #[test]
 fn verbose_and_json_show_the_records() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     at_bind("127.0.0.1", "alias.example.test")
@@ -409,7 +392,7 @@ fn verbose_and_json_show_the_records() {
 
 #[test]
 fn default_server_from_an_injected_resolv_conf() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -437,7 +420,7 @@ fn default_server_from_an_injected_resolv_conf() {
 
 #[test]
 fn address_family_of_the_server() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     at_bind("::1", "www.example.test")
@@ -454,13 +437,13 @@ fn address_family_of_the_server() {
 
 #[test]
 fn serials_in_sync() {
-    if !bind() {
+    if !testbed_bind() {
         return;
     }
     let secondary =
         testbed_env("RSPLUGINS_TESTBED_DNS_SECONDARY_PORT").unwrap_or_else(|| "5300".into());
     let mut others = format!("127.0.0.1:{secondary}");
-    if ipv6() {
+    if testbed_ipv6() {
         others.push_str(&format!(",[::1]:{secondary}"));
     }
     at_bind("127.0.0.1", "www.example.test")
@@ -523,7 +506,7 @@ fn dig_serial(port: &str) -> u32 {
 
 #[test]
 fn a_lagging_secondary_is_named_with_how_far_behind() {
-    if !bind() || !bump_lag_zone() {
+    if !testbed_bind() || !bump_lag_zone() {
         return;
     }
     let secondary =
@@ -580,7 +563,7 @@ const C_CHECK_DNS: &str = "/usr/lib/nagios/plugins/check_dns";
 
 #[test]
 fn same_exit_codes_as_c() {
-    if !bind()
+    if !testbed_bind()
         || !available(
             "C check_dns and nslookup",
             std::path::Path::new(C_CHECK_DNS).exists()
@@ -974,7 +957,7 @@ fn compression_pointer_loop_and_cname_loop() {
 
 #[test]
 fn ipv6_peer_and_default_server_from_resolv_conf() {
-    if !ipv6() {
+    if !testbed_ipv6() {
         return;
     }
     let reply = |q: &dns_peer::Query| vec![send(Reply::to(q).answer(aaaa("2001:db8::7")))];

@@ -7,7 +7,7 @@ use std::time::Duration;
 use predicates::prelude::*;
 use rsplugins_tests::peer::{closed_port, send, Peer, Step};
 use rsplugins_tests::pki::TestPki;
-use rsplugins_tests::{mail_account, plugin, plugin_on, testbed, testbed_ca, testbed_env, within};
+use rsplugins_tests::{mail_account, plugin, plugin_on, testbed, testbed_ca, testbed_ipv6, within};
 
 const GREETING: &str = "+OK Dovecot (Debian) ready.\r\n";
 
@@ -726,7 +726,7 @@ fn dovecot_ipv6_and_refused_port() {
     if !testbed() {
         return;
     }
-    if testbed_env("RSPLUGINS_TESTBED_IPV6").as_deref() != Some("0") {
+    if testbed_ipv6() {
         real(&["-H", "::1", "-6", "--starttls", "--ca-file", &testbed_ca()])
             .assert()
             .code(0)

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use predicates::prelude::*;
 use rsplugins_tests::peer::{closed_port, send, Peer, Step};
-use rsplugins_tests::{available, plugin, plugin_on, testbed, testbed_env, within};
+use rsplugins_tests::{available, plugin, plugin_on, testbed, testbed_env, testbed_ipv6, within};
 
 const OPENSSH: &str = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\r\n";
 
@@ -236,8 +236,7 @@ fn testbed_sshd_ipv4_and_ipv6() {
             predicate::str::is_match(r"^SSH OK - OpenSSH_\S+.* \(protocol 2\.0\) \| time=")
                 .unwrap(),
         );
-    if testbed_env("RSPLUGINS_TESTBED_IPV6").as_deref() == Some("0") {
-        eprintln!("no IPv6 loopback in this testbed: skipping ::1");
+    if !testbed_ipv6() {
         return;
     }
     plugin("check_ssh_rs")
@@ -299,7 +298,7 @@ fn testbed_same_exit_codes_as_c_check_ssh() {
         vec!["-H", "127.0.0.1", "-p", &closed],
         vec!["-H", "127.0.0.1", "-p", &port, "-4"],
     ];
-    if testbed_env("RSPLUGINS_TESTBED_IPV6").as_deref() != Some("0") {
+    if testbed_ipv6() {
         cases.push(vec!["-H", "::1", "-p", &port, "-6"]);
     }
     for case in cases {
