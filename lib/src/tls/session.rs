@@ -142,7 +142,20 @@ impl SessionFacts {
         thresholds: &Thresholds,
         cert_days: Option<CertDays>,
     ) -> Vec<CheckResult> {
-        let mut parts = vec![CheckResult::with_state(State::Ok, greeting)];
+        let greeting = CheckResult::with_state(State::Ok, greeting);
+        self.common_parts_judged(greeting, upgrade_name, thresholds, cert_days)
+    }
+
+    /// As [`SessionFacts::common_parts`], with a greeting the protocol
+    /// judged itself (FTP: its code and the `-e` strings).
+    pub fn common_parts_judged(
+        &self,
+        greeting: CheckResult,
+        upgrade_name: &str,
+        thresholds: &Thresholds,
+        cert_days: Option<CertDays>,
+    ) -> Vec<CheckResult> {
+        let mut parts = vec![greeting];
         if let Some(tls) = self.tls_text(upgrade_name) {
             parts.push(CheckResult::with_state(State::Ok, tls));
         }

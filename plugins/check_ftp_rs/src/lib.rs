@@ -391,15 +391,13 @@ fn connection_lines(session: &SessionFacts) -> Vec<String> {
 pub fn evaluate(args: &Args, facts: &Facts) -> CheckResult {
     let probe = &args.probe;
     let session = &facts.session;
-    let mut parts = session.common_parts(
-        "",
+    // The greeting is judged here (its code, the -e strings), not shown as is.
+    let parts = session.common_parts_judged(
+        greeting_part(args, facts),
         UPGRADE,
         &args.thresholds.thresholds(),
         args.tls.certificate,
     );
-    // The greeting is judged here (its code, the -e strings), not shown as is.
-    parts.retain(|p| !p.summary.is_empty());
-    parts.insert(0, greeting_part(args, facts));
     let mut c = Composer::new(parts, probe, args.common.timeout);
     c.failure(facts.auth_tls.as_ref());
     if let Some(login) = &facts.login {
