@@ -122,9 +122,10 @@ fn read_chunk(job: &Job, pids: &[u32]) -> Result<Vec<Process>, CheckError> {
         path.push_str(&pid.to_string());
         path.push_str("/stat");
         let len = match read_at(job.dir, &path, &mut buf) {
-            Ok(len) => len,
-            // Exited while being read (ENOENT, ESRCH) or not readable.
-            Err(_) => continue,
+            Ok(len) if len > 0 => len,
+            // Exited while being read (ENOENT, ESRCH; or opened, then an
+            // empty read once the task is gone) or not readable.
+            _ => continue,
         };
         let mut p = parse_stat(&buf[..len]).ok_or_else(|| {
             CheckError::unknown(format!(
@@ -140,9 +141,9 @@ fn read_chunk(job: &Job, pids: &[u32]) -> Result<Vec<Process>, CheckError> {
             path.truncate(path.len() - "stat".len());
             path.push_str("status");
             let len = match read_at(job.dir, &path, &mut buf) {
-                Ok(len) => len,
-                // Exited in between.
-                Err(_) => continue,
+                Ok(len) if len > 0 => len,
+                // Exited in between (an error, or an empty read).
+                _ => continue,
             };
             let status = parse_status(&buf[..len]).ok_or_else(|| {
                 CheckError::unknown(format!(
@@ -376,6 +377,11 @@ mod tests {
             "{}",
             err.message
         );
+        // An empty stat is a process that exited between open and read:
+        // skipped, not a malformed line.
+        fs::write(dir.path().join("5/stat"), "").unwrap();
+        let data = acquire(&ProcFs::new(dir.path()), &Filter::default(), false).unwrap();
+        assert!(data.processes.is_empty(), "{:?}", data.processes);
     }
 
     #[test]
