@@ -96,6 +96,7 @@ pub fn render_text(service: &str, result: &CheckResult) -> String {
 
 /// The text with the first line in `form`.
 pub fn render_text_as(service: &str, form: FirstLine, result: &CheckResult) -> String {
+    let form = result.first_line.unwrap_or(form);
     let mut first = format!("{} {}", service, result.state());
     // An empty summary (check_disk -e with all well) is the state alone, as C.
     if !result.summary.is_empty() {
@@ -133,14 +134,32 @@ fn perfdata_json(p: &Perfdata) -> Value {
 
 fn result_json(result: &CheckResult) -> Value {
     let state = result.state();
-    json!({
+    let mut value = json!({
         "state": state.name(),
         "exit_code": state.exit_code(),
         "summary": secret::redact(&result.summary),
         "details": result.details.iter().map(|d| secret::redact(d)).collect::<Vec<_>>(),
         "perfdata": result.perfdata.iter().map(perfdata_json).collect::<Vec<_>>(),
         "subchecks": result.subchecks.iter().map(result_json).collect::<Vec<_>>(),
-    })
+    });
+    if !result.data.is_empty() {
+        value["data"] = redact_strings(Value::Object(result.data.clone()));
+    }
+    value
+}
+
+/// Every string in a data tree redacted, as the text fields are.
+fn redact_strings(value: Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(secret::redact(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(redact_strings).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, redact_strings(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// The result as a JSON object with the service name; state and exit code
@@ -264,6 +283,36 @@ mod tests {
             render_text("DISK", &top),
             "DISK CRITICAL - 2 mounts checked | /=10% /data=99%\n\\_ [OK] / 10% used\n\\_ [CRITICAL] /data 99% used\n  inode use 5%\n"
         );
+    }
+
+    #[test]
+    fn a_result_may_choose_its_first_line_form() {
+        let mut r = CheckResult::with_state(State::Ok, "0.002 seconds response time");
+        r.first_line = Some(FirstLine::Colon);
+        assert_eq!(
+            render_text_as("DNS", FirstLine::Dash, &r),
+            "DNS OK: 0.002 seconds response time\n"
+        );
+    }
+
+    #[test]
+    fn json_carries_structured_data_redacted_and_text_does_not() {
+        crate::secret::register("data-secret-31337");
+        let mut r = CheckResult::new("answer");
+        r.datum(
+            "records",
+            json!([{"name": "a.test.", "ttl": 300, "data": "x data-secret-31337"}]),
+        );
+        let v: Value = serde_json::from_str(&render_json("DNS", &r)).unwrap();
+        assert_eq!(v["data"]["records"][0]["ttl"], 300);
+        assert_eq!(
+            v["data"]["records"][0]["data"],
+            format!("x {}", crate::secret::MASK)
+        );
+        assert!(!render_text("DNS", &r).contains("records"));
+        // No data, no key: results without it keep their shape.
+        let v: Value = serde_json::from_str(&render_json("DNS", &sample())).unwrap();
+        assert!(v.get("data").is_none());
     }
 
     #[test]

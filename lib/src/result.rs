@@ -20,6 +20,13 @@ pub struct CheckResult {
     pub perfdata: Vec<Perfdata>,
     /// Parts of the check, each with its own state.
     pub subchecks: Vec<CheckResult>,
+    /// Structured facts for machine readers (the records of a DNS answer,
+    /// say): JSON shows them as `data`; the text form shows the details.
+    pub data: serde_json::Map<String, serde_json::Value>,
+    /// The first line's form for this result when it is not the plugin's
+    /// (C check_dns prints `DNS OK: ...` for a right answer, `DNS CRITICAL -
+    /// ...` for a wrong one).
+    pub first_line: Option<crate::output::FirstLine>,
     /// The subchecks are the parts of the summary ([`CheckResult::of_parts`]):
     /// the text form does not list them again below the first line (their
     /// details still are); JSON keeps each with its state.
@@ -56,6 +63,11 @@ impl CheckResult {
     /// Adds a perfdata point.
     pub fn perf(&mut self, perfdata: Perfdata) {
         self.perfdata.push(perfdata);
+    }
+
+    /// Adds a structured fact under `key` (see [`CheckResult::data`]).
+    pub fn datum(&mut self, key: impl Into<String>, value: serde_json::Value) {
+        self.data.insert(key.into(), value);
     }
 
     /// Adds a subcheck.

@@ -15,7 +15,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Mutex;
 
-const MASK: &str = "********";
+/// What a secret is shown as, wherever it would appear.
+pub const MASK: &str = "********";
 
 /// The most a `file:` secret's first line may hold.
 const FILE_LIMIT: usize = 64 * 1024;
