@@ -109,6 +109,26 @@ fn c_form_for_each_record_type() {
 }
 
 #[test]
+fn json_has_the_exchange_as_data() {
+    if !testbed_bind() {
+        return;
+    }
+    let out = at_bind("127.0.0.1", "example.test")
+        .args(["-T", "MX", "--output-format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let exchange = &v["data"]["exchange"];
+    assert_eq!(exchange["transport"], "UDP", "{v}");
+    assert_eq!(exchange["flags"], "qr aa rd", "{v}");
+    let mx = serde_json::json!({"name": "example.test.", "ttl": 300, "class": "IN",
+                                "type": "MX", "data": "10 mail.example.test."});
+    let answers = exchange["answer"].as_array().unwrap();
+    assert!(answers.contains(&mx), "{v}");
+}
+
+#[test]
 fn expected_value_is_exact_not_a_substring() {
     if !testbed_bind() {
         return;

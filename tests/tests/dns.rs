@@ -83,7 +83,7 @@ fn several_addresses_of_both_families_in_address_order() {
         .assert()
         .code(2)
         .stdout(re(
-            r"^DNS CRITICAL: v4only\.example\.test has no AAAA records \| time=",
+            r"^DNS CRITICAL - v4only\.example\.test has no AAAA records \| time=",
         ));
 }
 
@@ -124,7 +124,7 @@ fn expected_addresses_as_sets_with_cidr_and_ipv6_spellings() {
         .assert()
         .code(2)
         .stdout(re(
-            r"^DNS CRITICAL: expected '192\.0\.2\.10; 192\.0\.2\.11; 192\.0\.2\.99' but got '192\.0\.2\.10,192\.0\.2\.11,192\.0\.2\.12' \(missing 192\.0\.2\.99; unexpected 192\.0\.2\.12\) \| time=",
+            r"^DNS CRITICAL - expected '192\.0\.2\.10; 192\.0\.2\.11; 192\.0\.2\.99' but got '192\.0\.2\.10,192\.0\.2\.11,192\.0\.2\.12' \(missing 192\.0\.2\.99; unexpected 192\.0\.2\.12\) \| time=",
         ));
     // A block that holds only part of the answer.
     at_bind("127.0.0.1", "www.example.test")
@@ -141,7 +141,7 @@ fn expected_addresses_as_sets_with_cidr_and_ipv6_spellings() {
         .assert()
         .code(2)
         .stdout(re(
-            r"^DNS CRITICAL: expected '192\.0\.2\.2' but got '192\.0\.2\.25' \| time=",
+            r"^DNS CRITICAL - expected '192\.0\.2\.2' but got '192\.0\.2\.25' \| time=",
         ));
 }
 
@@ -225,7 +225,9 @@ fn record_types() {
         .args(["-q", "NAPTR"])
         .assert()
         .code(2)
-        .stdout(re(r"^DNS CRITICAL: example\.test has no NAPTR records \| "));
+        .stdout(re(
+            r"^DNS CRITICAL - example\.test has no NAPTR records \| ",
+        ));
     at_bind("127.0.0.1", "example.test")
         .args(["-q", "TYPE15"])
         .assert()
@@ -260,7 +262,7 @@ fn addresses_are_looked_up_as_ptr() {
         .assert()
         .code(2)
         .stdout(predicate::str::starts_with(
-            "DNS CRITICAL: Domain '192.0.2.99' was not found by the server | time=",
+            "DNS CRITICAL - Domain '192.0.2.99' was not found by the server | time=",
         ));
 }
 
@@ -274,7 +276,7 @@ fn response_codes_are_named_with_their_state() {
         .assert()
         .code(2)
         .stdout(re(
-            r"^DNS CRITICAL: Domain 'nonexist\.example\.test' was not found by the server \| time=\d+\.\d+s;;;0\n$",
+            r"^DNS CRITICAL - Domain 'nonexist\.example\.test' was not found by the server \| time=\d+\.\d+s;;;0\n$",
         ));
     at_bind("127.0.0.1", "nonexist.example.test")
         .arg("-n")
@@ -288,7 +290,7 @@ fn response_codes_are_named_with_their_state() {
         .assert()
         .code(2)
         .stdout(re(
-            r"^DNS CRITICAL: Domain 'mail\.example\.test' was found by the server: '192\.0\.2\.25' \| ",
+            r"^DNS CRITICAL - Domain 'mail\.example\.test' was found by the server: '192\.0\.2\.25' \| ",
         ));
     // Outside BIND's zones, with recursion off: REFUSED (nothing leaves the box).
     at_bind("127.0.0.1", "outside.invalid")
@@ -296,7 +298,7 @@ fn response_codes_are_named_with_their_state() {
         .assert()
         .code(2)
         .stdout(re(
-            r"^DNS CRITICAL: server 127\.0\.0\.1 answered REFUSED for outside\.invalid \(A\) \| ",
+            r"^DNS CRITICAL - server 127\.0\.0\.1 answered REFUSED for outside\.invalid \(A\) \| ",
         ));
     // -n with -a is refused, as in C.
     at_bind("127.0.0.1", "x.example.test")
@@ -374,15 +376,17 @@ fn verbose_and_json_show_the_records() {
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["state"], "OK");
-    let details: Vec<String> = v["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_str().unwrap().to_string())
-        .collect();
-    assert!(
-        details.contains(&"  ANSWER: mail.example.test. 300 IN A 192.0.2.25".to_string()),
-        "{details:?}"
+    // The records are data, whole, without -v.
+    let a = &v["data"]["lookups"][0];
+    assert_eq!(
+        (&a["name"], &a["type"], &a["rcode"]),
+        (&"mail.example.test.".into(), &"A".into(), &"NOERROR".into())
+    );
+    assert_eq!(
+        a["answer"],
+        serde_json::json!([{"name": "mail.example.test.", "ttl": 300, "class": "IN",
+                            "type": "A", "data": "192.0.2.25"}]),
+        "{v}"
     );
     // Without -v the text has no record lines.
     at_bind("127.0.0.1", "mail.example.test")
@@ -413,7 +417,7 @@ fn default_server_from_an_injected_resolv_conf() {
         .assert()
         .code(3)
         .stdout(format!(
-            "DNS UNKNOWN: no nameserver in {} (name the server with -s)\n",
+            "DNS UNKNOWN - no nameserver in {} (name the server with -s)\n",
             conf.display()
         ));
 }
@@ -427,7 +431,7 @@ fn address_family_of_the_server() {
         .arg("-4")
         .assert()
         .code(3)
-        .stdout("DNS UNKNOWN: ::1 has no IPv4 address\n");
+        .stdout("DNS UNKNOWN - ::1 has no IPv4 address\n");
     // localhost is 127.0.0.1 in /etc/hosts.
     at_bind("localhost", "www.example.test")
         .arg("-4")
@@ -523,9 +527,9 @@ fn a_lagging_secondary_is_named_with_how_far_behind() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(1), "{text}");
-    // "DNS WARNING: 127.0.0.1:5300 serial N of lag.test. is K behind
+    // "DNS WARNING - 127.0.0.1:5300 serial N of lag.test. is K behind
     // 127.0.0.1 (M) | serial_127.0.0.1=M serial_127.0.0.1:5300=N time=..."
-    let prefix = format!("DNS WARNING: 127.0.0.1:{secondary} serial ");
+    let prefix = format!("DNS WARNING - 127.0.0.1:{secondary} serial ");
     let rest = text
         .strip_prefix(&prefix)
         .unwrap_or_else(|| panic!("{text}"));
@@ -614,7 +618,7 @@ fn silence_ends_in_the_timeout_state_within_t() {
     )
     .code(2)
     .stdout(format!(
-        "DNS CRITICAL: timed out after 2 seconds waiting for the reply to www.example.test. A from 127.0.0.1 port {}\n",
+        "DNS CRITICAL - timed out after 2 seconds waiting for the reply to www.example.test. A from 127.0.0.1 port {}\n",
         peer.port
     ));
     // Asked again within -t (a lost datagram is resent).
@@ -677,7 +681,7 @@ fn wrong_id_and_wrong_question_are_ignored() {
     )
     .code(2)
     .stdout(predicate::str::starts_with(
-        "DNS CRITICAL: timed out after 2 seconds",
+        "DNS CRITICAL - timed out after 2 seconds",
     ));
 }
 
@@ -720,7 +724,7 @@ fn truncated_and_tcp_refused_or_broken() {
     )
     .code(2)
     .stdout(format!(
-        "DNS CRITICAL: connect to 127.0.0.1 port {0}: Connection refused while asking again over TCP after a truncated UDP reply\n",
+        "DNS CRITICAL - connect to 127.0.0.1 port {0}: Connection refused while asking again over TCP after a truncated UDP reply\n",
         peer.port
     ));
     // A TCP length that promises more than comes.
@@ -738,7 +742,7 @@ fn truncated_and_tcp_refused_or_broken() {
     )
     .code(2)
     .stdout(
-        "DNS CRITICAL: connection closed by the server while asking again over TCP after a truncated UDP reply\n",
+        "DNS CRITICAL - connection closed by the server while asking again over TCP after a truncated UDP reply\n",
     );
 }
 
@@ -758,7 +762,7 @@ fn garbage() {
     )
     .code(2)
     .stdout(re(&format!(
-        r"^DNS CRITICAL: the reply from 127\.0\.0\.1 port {}: not a valid DNS message \(.+\)\n$",
+        r"^DNS CRITICAL - the reply from 127\.0\.0\.1 port {}: not a valid DNS message \(.+\)\n$",
         peer.port
     )));
     // Noise without our ID never counts: the time-out state.
@@ -771,7 +775,7 @@ fn garbage() {
     )
     .code(1)
     .stdout(predicate::str::starts_with(
-        "DNS WARNING: timed out after 2 seconds",
+        "DNS WARNING - timed out after 2 seconds",
     ));
 }
 
@@ -788,7 +792,7 @@ fn error_codes() {
             .assert()
             .code(2)
             .stdout(re(&format!(
-                r"^DNS CRITICAL: server 127\.0\.0\.1:{} answered {name} for www\.example\.test \(A\) \| time=",
+                r"^DNS CRITICAL - server 127\.0\.0\.1:{} answered {name} for www\.example\.test \(A\) \| time=",
                 peer.port
             )));
     }
@@ -835,7 +839,7 @@ fn error_codes() {
         .assert()
         .code(2)
         .stdout(predicate::str::starts_with(
-            "DNS CRITICAL: Domain 'gone.example.test' was not found by the server | time=",
+            "DNS CRITICAL - Domain 'gone.example.test' was not found by the server | time=",
         ));
     let peer = DnsPeer::udp(handler(|q| vec![send(answer(q).not_authoritative())]));
     dns_at(&peer)
@@ -843,7 +847,7 @@ fn error_codes() {
         .assert()
         .code(2)
         .stdout(predicate::str::starts_with(format!(
-            "DNS CRITICAL: server 127.0.0.1:{} is not authoritative for www.example.test, www.example.test returns 192.0.2.7 | time=",
+            "DNS CRITICAL - server 127.0.0.1:{} is not authoritative for www.example.test, www.example.test returns 192.0.2.7 | time=",
             peer.port
         )));
 }
@@ -928,7 +932,7 @@ fn compression_pointer_loop_and_cname_loop() {
     )
     .code(2)
     .stdout(re(&format!(
-        r"^DNS CRITICAL: the reply from 127\.0\.0\.1 port {}: not a valid DNS message \(.*\)\n$",
+        r"^DNS CRITICAL - the reply from 127\.0\.0\.1 port {}: not a valid DNS message \(.*\)\n$",
         peer.port
     )));
     // CNAMEs that go round in a circle.
@@ -951,7 +955,7 @@ fn compression_pointer_loop_and_cname_loop() {
         .assert()
         .code(2)
         .stdout(re(
-            r"^DNS CRITICAL: a\.peer\.test: CNAME loop at a\.peer\.test\. \| ",
+            r"^DNS CRITICAL - a\.peer\.test: CNAME loop at a\.peer\.test\. \| ",
         ));
 }
 

@@ -398,11 +398,15 @@ pub fn evaluate(args: &Args, facts: &Facts) -> CheckResult {
         "{:.3} seconds response time ({inner})",
         elapsed.as_secs_f64()
     );
-    if crate::show_records(&args.common) {
+    if args.common.verbosity() > 0 {
         result.details.extend(exchange.details());
         if let Some(s) = &facts.serials {
             result.details.extend(serial::details(s));
         }
+    }
+    result.datum("exchange", exchange.data());
+    if let Some(s) = &facts.serials {
+        result.datum("serials", serial::data(s));
     }
     result
 }

@@ -266,6 +266,28 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// The exchange as data for `--output-format json`: the same facts as
+    /// [`Exchange::details`], every record with its fields, none cut short.
+    pub fn data(&self) -> serde_json::Value {
+        let reply = &self.reply;
+        let records = |rrs: &[Rr]| rrs.iter().map(Rr::data).collect::<Vec<_>>();
+        serde_json::json!({
+            "name": self.name,
+            "type": self.rtype,
+            "server": self.server,
+            "target": self.target,
+            "transport": self.transport.to_string(),
+            "rcode": reply.rcode_name(),
+            "flags": reply.flags.text(),
+            "seconds": self.elapsed.as_secs_f64(),
+            "answer": records(&reply.answers),
+            "authority": records(&reply.authorities),
+            "additional": records(&reply.additionals),
+            "ignored": self.ignored,
+            "without_edns": self.without_edns,
+        })
+    }
+
     /// What `-v` shows of the exchange: how it went, then every record.
     pub fn details(&self) -> Vec<String> {
         let reply = &self.reply;

@@ -23,7 +23,6 @@ use hickory_proto::rr::RecordType;
 use rsplugins::net::runtime::block_on;
 use rsplugins::net::{AddressFamily, Deadline, Failure};
 use rsplugins::options::{CommonArgs, ThresholdArgs};
-use rsplugins::output::OutputFormat;
 use rsplugins::{CheckError, CheckResult, Perfdata, State};
 
 use engine::{Exchange, Options, Question, NOERROR, NXDOMAIN};
@@ -121,12 +120,9 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
-rsplugins::plugin_entry!(
-    Args,
-    SERVICE,
-    check,
-    first_line = rsplugins::output::FirstLine::Colon
-);
+// C's form is `DNS CRITICAL - what is wrong`; the colon form only for a
+// right answer (evaluate sets it).
+rsplugins::plugin_entry!(Args, SERVICE, check);
 
 /// The clap definitions of both binaries (check_dns_rs, then check_dig_rs),
 /// for the man pages and command definitions: this crate builds two plugins.
@@ -317,12 +313,6 @@ pub fn time_part(thresholds: &ThresholdArgs, elapsed: Duration, text: String) ->
     part
 }
 
-/// Whether the answer records go into the details: with `-v`, and always
-/// in JSON (where they are the data).
-pub fn show_records(common: &CommonArgs) -> bool {
-    common.verbosity() > 0 || common.output_format == OutputFormat::Json
-}
-
 fn type_list(lookups: &[Exchange]) -> String {
     lookups
         .iter()
@@ -463,14 +453,20 @@ pub fn evaluate(args: &Args, facts: &Facts) -> CheckResult {
     let mut result = CheckResult::of_parts(parts);
     if let Some(line) = c_line {
         result.summary = line;
+        result.first_line = Some(rsplugins::output::FirstLine::Colon);
     }
-    if show_records(&args.common) {
+    if args.common.verbosity() > 0 {
         for lookup in &facts.lookups {
             result.details.extend(lookup.details());
         }
         if let Some(s) = &facts.serials {
             result.details.extend(serial::details(s));
         }
+    }
+    let lookups: Vec<_> = facts.lookups.iter().map(Exchange::data).collect();
+    result.datum("lookups", serde_json::Value::Array(lookups));
+    if let Some(s) = &facts.serials {
+        result.datum("serials", serial::data(s));
     }
     result
 }

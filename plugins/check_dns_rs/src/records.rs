@@ -72,6 +72,17 @@ impl Rr {
     }
 
     /// The record as dig prints it, one space between the fields:
+    /// The record as data (JSON output): its fields as in the zone file.
+    pub fn data(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name,
+            "ttl": self.ttl,
+            "class": self.class,
+            "type": self.rtype,
+            "data": self.data,
+        })
+    }
+
     /// `www.example.test. 300 IN A 192.0.2.10`.
     pub fn line(&self) -> String {
         format!(

@@ -221,6 +221,18 @@ fn serial_point(server: &str, serial: u32) -> Perfdata {
     Perfdata::new(format!("serial_{server}"), f64::from(serial), Uom::None)
 }
 
+/// The serials as data (JSON output): per server, the serial or why not.
+pub fn data(facts: &SerialFacts) -> serde_json::Value {
+    let servers: Vec<serde_json::Value> = std::iter::once(&facts.main)
+        .chain(facts.others.iter())
+        .map(|s| match &s.serial {
+            Ok(serial) => serde_json::json!({"server": s.server, "serial": serial}),
+            Err(f) => serde_json::json!({"server": s.server, "error": f.message(false)}),
+        })
+        .collect();
+    serde_json::json!({"zone": facts.zone, "servers": servers})
+}
+
 /// What `-v` shows of the comparison.
 pub fn details(facts: &SerialFacts) -> Vec<String> {
     std::iter::once(&facts.main)
