@@ -171,6 +171,33 @@ const SSH: &[ItlArg] = &[
     a("-6", "-6", Flag, "$ssh_ipv6$"),
 ];
 
+const DNS: &[ItlArg] = &[
+    a("-H", "-H", Value, "$dns_lookup$"),
+    a("-s", "-s", Value, "$dns_server$"),
+    a("-q", "-q", Value, "$dns_query_type$"),
+    a("-a", "-a", Value, "$dns_expected_answers$"),
+    a("-L", "-L", Flag, "$dns_all_expected$"),
+    a("-A", "-A", Flag, "$dns_authoritative$"),
+    a("-n", "-n", Flag, "$dns_accept_cname$"),
+    a("-w", "-w", Value, "$dns_wtime$"),
+    a("-c", "-c", Value, "$dns_ctime$"),
+    a("-t", "-t", Value, "$dns_timeout$"),
+];
+
+const DIG: &[ItlArg] = &[
+    a("-H", "-H", Value, "$dig_server$"),
+    a("-p", "-p", Value, "$dig_port$"),
+    a("-l", "-l", Value, "$dig_lookup$"),
+    a("-T", "-T", Value, "$dig_record_type$"),
+    a("-a", "-a", Value, "$dig_expected_address$"),
+    a("-A", "-A", Value, "$dig_arguments$"),
+    a("-w", "-w", Value, "$dig_warning$"),
+    a("-c", "-c", Value, "$dig_critical$"),
+    a("-t", "-t", Value, "$dig_timeout$"),
+    a("-4", "-4", Flag, "$dig_ipv4$"),
+    a("-6", "-6", Flag, "$dig_ipv6$"),
+];
+
 /// The ITL's check_tcp-style argument list (tcp and ftp).
 macro_rules! tcp_style {
     ($p:literal) => {
@@ -572,6 +599,50 @@ pub const ITL_COMMANDS: &[ItlCommand] = &[
                 Handling::AsIs(
                     "implicit FTPS, on port 990 unless ftp_port is set (C stays on 21); \
                      ftp_starttls asks for AUTH TLS",
+                ),
+            ),
+        ],
+    },
+    ItlCommand {
+        name: "dns",
+        binary: "check_dns_rs",
+        names_from: "dns",
+        args: DNS,
+        handling: &[
+            (
+                "-a",
+                Handling::AsIs(
+                    "each value an address, a CIDR block or a name ending in a dot, compared \
+                     as a set (an array passes one -a per value, as C 2.3 wants)",
+                ),
+            ),
+            (
+                "-n",
+                Handling::AsIs(
+                    "-n is --expect-nxdomain in ours and in C 2.3 (the ITL's description of \
+                     dns_accept_cname is an older plugin's); CNAME chains are always followed",
+                ),
+            ),
+        ],
+    },
+    ItlCommand {
+        name: "dig",
+        binary: "check_dig_rs",
+        names_from: "dig",
+        args: DIG,
+        handling: &[
+            (
+                "-a",
+                Handling::AsIs(
+                    "an exact record value (C: a substring of any answer line, so \
+                     192.0.2.2 matched 192.0.2.25)",
+                ),
+            ),
+            (
+                "-A",
+                Handling::AsIs(
+                    "+tcp, +norecurse, +dnssec and their opposites are honoured; any other \
+                     dig argument is refused (UNKNOWN, naming it)",
                 ),
             ),
         ],

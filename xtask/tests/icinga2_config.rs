@@ -252,6 +252,12 @@ fn cases() -> Vec<Case> {
             // check_tcp needs a port (C's too).
             defaults.vars.push(("tcp_port".into(), "25".into()));
         }
+        if c.name == "dig" {
+            // The ITL's dig requires the name to look up (C's too).
+            defaults
+                .vars
+                .push(("dig_lookup".into(), "\"www.example.test\"".into()));
+        }
         cases.push(defaults);
     }
     cases.push(case(
@@ -457,6 +463,87 @@ fn cases() -> Vec<Case> {
         "ftp-pinned",
         "ftp-rs",
         &[("ftp_pin", &format!("[ {PIN} ]"))],
+    ));
+    cases.push(case(
+        "dns-all",
+        "dns-rs",
+        &[
+            ("dns_lookup", "\"www.example.test\""),
+            ("dns_server", "\"127.0.0.1\""),
+            ("dns_query_type", "\"AAAA\""),
+            (
+                "dns_expected_answers",
+                "[ \"2001:db8::10\", \"2001:db8::/64\" ]",
+            ),
+            ("dns_all_expected", "true"),
+            ("dns_authoritative", "true"),
+            ("dns_wtime", "0.5"),
+            ("dns_ctime", "1"),
+            ("dns_timeout", "5"),
+        ],
+    ));
+    cases.push(case(
+        "dns-nxdomain",
+        "dns-rs",
+        &[
+            ("dns_lookup", "\"gone.example.test\""),
+            ("dns_accept_cname", "true"),
+        ],
+    ));
+    cases.push(case(
+        "dns-extras",
+        "dns-rs",
+        &[
+            ("dns_server", "\"127.0.0.1\""),
+            ("dns_port", "5300"),
+            ("dns_use_ipv4", "true"),
+            ("dns_tcp", "true"),
+            (
+                "dns_compare_serial",
+                "[ \"127.0.0.1:5300\", \"[::1]:5300\" ]",
+            ),
+            ("dns_serial_critical", "true"),
+            ("dns_verbose", "true"),
+        ],
+    ));
+    cases.push(case(
+        "dns-ipv6",
+        "dns-rs",
+        &[("dns_server", "\"::1\""), ("dns_use_ipv6", "true")],
+    ));
+    cases.push(case(
+        "dig-all",
+        "dig-rs",
+        &[
+            ("dig_server", "\"127.0.0.1\""),
+            ("dig_port", "53"),
+            ("dig_lookup", "\"example.test\""),
+            ("dig_record_type", "\"MX\""),
+            ("dig_expected_address", "\"10 mail.example.test.\""),
+            ("dig_arguments", "\"+norecurse +tcp\""),
+            ("dig_warning", "0.5"),
+            ("dig_critical", "1"),
+            ("dig_timeout", "5"),
+            ("dig_ipv4", "true"),
+        ],
+    ));
+    cases.push(case(
+        "dig-extras",
+        "dig-rs",
+        &[
+            ("dig_lookup", "\"www.example.test\""),
+            ("dig_require_flags", "[ \"aa\", \"qr\" ]"),
+            ("dig_forbid_flags", "\"tc\""),
+            ("dig_tcp", "true"),
+            ("dig_compare_serial", "\"127.0.0.1:5300\""),
+            ("dig_serial_critical", "true"),
+            ("dig_verbose", "true"),
+        ],
+    ));
+    cases.push(case(
+        "dig-ipv6",
+        "dig-rs",
+        &[("dig_lookup", "\"www.example.test\""), ("dig_ipv6", "true")],
     ));
     cases.push(case(
         "smtp-all",
@@ -829,9 +916,15 @@ fn icinga2_builds_command_lines_our_plugins_accept() {
         ) && !["load", "proc", "disk", "swap", "mem"]
             .iter()
             .any(|p| c.command == format!("check_{p}_rs"));
-        let address = if c.command == "check_dns_rs" {
-            // Its -H is the name to look up: the host's name, not its address.
-            "localhost"
+        let lookup = c
+            .vars
+            .iter()
+            .find(|(v, _)| v == "dns_lookup")
+            .map(|(_, value)| value.trim_matches('"'));
+        let address = if c.command == "check_dns_rs" || c.command == "dns-rs" {
+            // Its -H is the name to look up: the host's name (or the one the service names),
+            // not its address.
+            lookup.unwrap_or("localhost")
         } else if c.vars.iter().any(|(v, _)| v.ends_with("_ipv6")) {
             "::1"
         } else {
