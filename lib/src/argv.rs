@@ -157,7 +157,7 @@ const OLD_SPELLINGS: [(&str, &str); 3] = [("-to", "-t"), ("-wt", "-w"), ("-ct", 
 /// `'$ARG1$'`, an empty word when ARG1 is not set, which C ignores). An
 /// option's value is never touched: `-P -to` keeps its password.
 pub fn normalize(command: &Command, argv: Vec<String>) -> Vec<String> {
-    let argv = host_from_position(command, argv);
+    let argv = optional_values_attached(command, host_from_position(command, argv));
     let needed = |argv: &[String]| {
         argv.iter()
             .skip(1)
@@ -186,6 +186,31 @@ pub fn normalize(command: &Command, argv: Vec<String>) -> Vec<String> {
         i += 1;
         keep
     });
+    argv
+}
+
+/// getopt's optional value (`S::`): only in the same word, `-S1.2`. Clap
+/// takes such an option's value only after `=` (`require_equals`, so that
+/// `--ssl -H host` keeps `-H` an option), so `-S1.2` becomes `--ssl=1.2`.
+fn optional_values_attached(command: &Command, mut argv: Vec<String>) -> Vec<String> {
+    let end = argv.iter().position(|w| w == "--").unwrap_or(argv.len());
+    for word in argv.iter_mut().take(end).skip(1) {
+        let Some(rest) = word.strip_prefix('-').filter(|r| !r.starts_with('-')) else {
+            continue;
+        };
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { continue };
+        let value = chars.as_str();
+        let optional = |a: &Arg| {
+            a.is_require_equals_set() && a.get_num_args().is_some_and(|n| n.min_values() == 0)
+        };
+        if let Some(long) = find_short(command, c)
+            .filter(|a| optional(a) && !value.is_empty())
+            .and_then(Arg::get_long)
+        {
+            *word = format!("--{long}={}", value.strip_prefix('=').unwrap_or(value));
+        }
+    }
     argv
 }
 
@@ -250,6 +275,39 @@ mod tests {
             .chain(words.iter().copied())
             .map(String::from)
             .collect()
+    }
+
+    #[test]
+    fn an_optional_value_attached_to_its_short_option_becomes_long_with_equals() {
+        let cmd = demo().arg(
+            Arg::new("ssl")
+                .short('S')
+                .long("ssl")
+                .num_args(0..=1)
+                .require_equals(true)
+                .default_missing_value(""),
+        );
+        assert_eq!(
+            normalize(
+                &cmd,
+                argv(&["demo", "-S1.2", "-S", "-S=1.3", "-H", "h", "--", "-S9"])
+            ),
+            argv(&[
+                "demo",
+                "--ssl=1.2",
+                "-S",
+                "--ssl=1.3",
+                "-H",
+                "h",
+                "--",
+                "-S9"
+            ])
+        );
+        // `--ssl -H h`: -H stays an option (clap, with require_equals).
+        assert_eq!(
+            normalize(&cmd, argv(&["demo", "--ssl", "-H", "h"])),
+            argv(&["demo", "--ssl", "-H", "h"])
+        );
     }
 
     #[test]

@@ -41,17 +41,74 @@ pub fn format_utc(ts: i64) -> String {
     )
 }
 
+/// Epoch seconds of a civil UTC date and time (Howard Hinnant's days-from-civil).
+fn from_civil(year: i64, month: i64, day: i64, secs: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) * DAY + secs
+}
+
+const MONTH_NAMES: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Epoch seconds of an HTTP date (RFC 9110 5.6.7): `Sun, 06 Nov 1994
+/// 08:49:37 GMT`, the obsolete `Sunday, 06-Nov-94 08:49:37 GMT` and
+/// asctime's `Sun Nov  6 08:49:37 1994`. `None` when it is none of them.
+pub fn parse_http_date(text: &str) -> Option<i64> {
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let month = |m: &str| {
+        MONTH_NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(m))
+            .map(|i| i as i64 + 1)
+    };
+    let clock = |t: &str| -> Option<i64> {
+        let mut parts = t.split(':').map(|p| p.parse::<i64>().ok());
+        let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+        (h < 24 && m < 60 && s < 61 && parts.next().is_none()).then_some(h * 3600 + m * 60 + s)
+    };
+    let (year, mon, day, secs) = match words.as_slice() {
+        // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
+        [_, d, m, y, t, "GMT"] => (y.parse().ok()?, month(m)?, d.parse().ok()?, clock(t)?),
+        // RFC 850: Sunday, 06-Nov-94 08:49:37 GMT
+        [_, dmy, t, "GMT"] => {
+            let mut p = dmy.split('-');
+            let (d, m, y) = (p.next()?, p.next()?, p.next()?);
+            let y: i64 = y.parse().ok()?;
+            let y = if y < 70 {
+                2000 + y
+            } else if y < 100 {
+                1900 + y
+            } else {
+                y
+            };
+            (y, month(m)?, d.parse().ok()?, clock(t)?)
+        }
+        // asctime: Sun Nov  6 08:49:37 1994
+        [_, m, d, t, y] => (y.parse().ok()?, month(m)?, d.parse().ok()?, clock(t)?),
+        _ => return None,
+    };
+    (1..=31)
+        .contains(&day)
+        .then(|| from_civil(year, mon, day, secs))
+}
+
 /// `Wed, 25 Nov 2026 12:07:32 +0000` (RFC 5322 mail date).
 pub fn rfc5322(ts: i64) -> String {
     const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
     let (year, month, day, secs, weekday) = civil(ts);
     format!(
         "{}, {day} {} {year} {:02}:{:02}:{:02} +0000",
         DAYS[weekday as usize],
-        MONTHS[(month - 1) as usize],
+        MONTH_NAMES[(month - 1) as usize],
         secs / 3600,
         secs % 3600 / 60,
         secs % 60
@@ -68,6 +125,25 @@ mod tests {
         assert_eq!(format_utc(1_700_000_000), "2023-11-14 22:13:20 UTC");
         assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(format_utc(-1), "1969-12-31 23:59:59 UTC");
+    }
+
+    #[test]
+    fn http_dates_in_all_three_forms() {
+        let t = 784_111_777; // Sun, 06 Nov 1994 08:49:37 GMT (RFC 9110's example)
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(t));
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(t));
+        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(t));
+        assert_eq!(
+            parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT"),
+            Some(951_782_400)
+        );
+        for ts in [0, 951_782_400, 1_700_000_000, 4_102_444_800] {
+            let (y, m, d, s, _) = civil(ts);
+            assert_eq!(from_civil(y, m, d, s), ts);
+        }
+        assert_eq!(parse_http_date("yesterday"), None);
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 25:49:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 CET"), None);
     }
 
     #[test]

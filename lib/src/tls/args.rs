@@ -75,6 +75,7 @@ impl TlsArgs {
             ca_file: self.ca_file.clone(),
             sni: self.sni.clone(),
             pins: self.pin.clone(),
+            ..TlsOptions::default()
         }
     }
 }

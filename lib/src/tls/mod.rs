@@ -53,6 +53,34 @@ pub struct TlsOptions {
     /// `--pin`: trust exactly the certificates with these fingerprints
     /// (no CA, name or date check); when set, `verify` and `ca_file` are not used.
     pub pins: Vec<Fingerprint>,
+    /// Protocols offered by ALPN, most wanted first (`h2`, `http/1.1`);
+    /// none offered when empty.
+    pub alpn: Vec<Vec<u8>>,
+    /// A client certificate and its key (PEM files) to present when asked.
+    pub client_auth: Option<ClientAuth>,
+    /// The TLS versions allowed (default: 1.2 and 1.3).
+    pub versions: TlsVersions,
+}
+
+/// A client certificate chain and its private key, as PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAuth {
+    /// The certificate (chain), PEM.
+    pub cert: std::path::PathBuf,
+    /// The private key, PEM.
+    pub key: std::path::PathBuf,
+}
+
+/// Which TLS versions a connection may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsVersions {
+    /// TLS 1.2 or 1.3, the best the server offers.
+    #[default]
+    Any,
+    /// Exactly TLS 1.2.
+    Only12,
+    /// Exactly TLS 1.3.
+    Only13,
 }
 
 /// What the handshake established.
@@ -66,6 +94,8 @@ pub struct TlsFacts {
     pub cert: Option<CertFacts>,
     /// Whether the certificate was verified (chain and name, or a pin).
     pub verified: bool,
+    /// The protocol agreed by ALPN (`h2`), if any.
+    pub alpn: Option<String>,
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -110,8 +140,13 @@ fn roots(ca_file: Option<&Path>) -> Result<Roots, NetError> {
 
 /// The client configuration for `options`.
 pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, NetError> {
+    let versions: &[&'static rustls::SupportedProtocolVersion] = match options.versions {
+        TlsVersions::Any => rustls::DEFAULT_VERSIONS,
+        TlsVersions::Only12 => &[&rustls::version::TLS12],
+        TlsVersions::Only13 => &[&rustls::version::TLS13],
+    };
     let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .map_err(|e| NetError::Tls {
             reason: e.to_string(),
         })?;
@@ -136,11 +171,48 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, NetError
         mode,
         provider: provider(),
     };
-    let config = builder
+    let builder = builder
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(verifier));
+    let mut config = match &options.client_auth {
+        None => builder.with_no_client_auth(),
+        Some(auth) => {
+            let (chain, key) = client_identity(auth)?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| NetError::Tls {
+                    reason: format!("client certificate {}: {e}", auth.cert.display()),
+                })?
+        }
+    };
+    config.alpn_protocols.clone_from(&options.alpn);
     Ok(Arc::new(config))
+}
+
+/// Reads a client certificate chain and key; the reason names the file.
+fn client_identity(
+    auth: &ClientAuth,
+) -> Result<
+    (
+        Vec<CertificateDer<'static>>,
+        rustls::pki_types::PrivateKeyDer<'static>,
+    ),
+    NetError,
+> {
+    let unreadable = |path: &Path, e: &dyn std::fmt::Display| NetError::Tls {
+        reason: format!("cannot read {}: {e}", path.display()),
+    };
+    let chain = CertificateDer::pem_file_iter(&auth.cert)
+        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| unreadable(&auth.cert, &e))?;
+    if chain.is_empty() {
+        return Err(NetError::Tls {
+            reason: format!("no certificate in {}", auth.cert.display()),
+        });
+    }
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(&auth.key)
+        .map_err(|e| unreadable(&auth.key, &e))?;
+    Ok((chain, key))
 }
 
 fn server_name(host: &str, options: &TlsOptions) -> Result<ServerName<'static>, NetError> {
@@ -187,11 +259,15 @@ pub async fn handshake(
         .peer_certificates()
         .and_then(|chain| chain.first())
         .and_then(|leaf| CertFacts::from_der(leaf.as_ref()));
+    let alpn = conn
+        .alpn_protocol()
+        .map(|p| String::from_utf8_lossy(p).into_owned());
     let facts = TlsFacts {
         version,
         cipher,
         cert,
         verified: options.verify || !options.pins.is_empty(),
+        alpn,
     };
     Ok((tls, facts))
 }

@@ -200,6 +200,7 @@ mod tests {
                         not_after: now + days_left * 86_400 + 3600,
                     }),
                     verified: true,
+                    alpn: None,
                 },
                 handshake_time: Duration::from_millis(2),
                 upgraded,

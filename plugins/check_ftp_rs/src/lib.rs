@@ -550,6 +550,7 @@ mod tests {
                         not_after: now + 364 * 86_400 + 3600,
                     }),
                     verified: true,
+                    alpn: None,
                 },
                 handshake_time: Duration::from_millis(2),
                 upgraded: true,

@@ -321,6 +321,7 @@ mod tests {
                 cipher: "TLS13_AES_128_GCM_SHA256".into(),
                 cert: Some(cert),
                 verified: false,
+                alpn: None,
             },
             handshake_time: Duration::from_millis(3),
             upgraded,

@@ -268,6 +268,7 @@ mod tests {
                     not_after: now_epoch() + days_left * 86_400 + days_left.signum() * 3600,
                 }),
                 verified: true,
+                alpn: None,
             },
             handshake_time: Duration::from_millis(2),
             upgraded,

@@ -307,6 +307,7 @@ mod tests {
                 cipher: "TLS13_AES_256_GCM_SHA384".into(),
                 cert: Some(cert.clone()),
                 verified: false,
+                alpn: None,
             },
             handshake_time: ms(2),
             upgraded: false,
