@@ -126,3 +126,13 @@ pub fn testbed_bind() -> bool {
             testbed_env("RSPLUGINS_TESTBED_DNS_PORT").is_some(),
         )
 }
+
+/// The testbed's nginx is up (a testbed from before nginx counts as missing:
+/// a failure under CI).
+pub fn testbed_nginx() -> bool {
+    testbed()
+        && available(
+            "nginx of tests/testbed (RSPLUGINS_TESTBED_HTTP_PORT)",
+            testbed_env("RSPLUGINS_TESTBED_HTTP_PORT").is_some(),
+        )
+}

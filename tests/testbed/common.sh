@@ -31,6 +31,14 @@ TB_NAMED_LOG=/var/log/named/rsplugins-primary.log
 TB_NAMED2_LOG=/var/log/named/rsplugins-secondary.log
 TB_NAMED2_PORT=5300
 
+# nginx: our own main configuration file (never Debian's nginx.conf) and document root.
+TB_NGINX_CONF=/etc/nginx/nginx-rsplugins.conf
+TB_NGINX_HTPASSWD=/etc/nginx/rsplugins.htpasswd
+TB_NGINX_ROOT=/var/www/rsplugins
+TB_NGINX_LOG_DIR=/var/log/nginx-rsplugins
+TB_NGINX_LOG=$TB_NGINX_LOG_DIR/error.log
+TB_NGINX_PID=/run/nginx.pid                 # Debian's path: a plain `nginx -s reload` finds it
+
 # IPv6 loopback present? (some containers disable IPv6; then only 127.0.0.1 is used)
 if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null; then
   TB_HAVE_V6=1
@@ -54,6 +62,8 @@ TB_SSHD_PORTS=(127.0.0.1:22 $(v6 '[::1]:22'))
 TB_NAMED_PORTS=(127.0.0.1:53 $(v6 '[::1]:53'))
 # shellcheck disable=SC2207
 TB_NAMED2_PORTS=("127.0.0.1:$TB_NAMED2_PORT" $(v6 "[::1]:$TB_NAMED2_PORT"))
+# shellcheck disable=SC2207
+TB_NGINX_PORTS=(127.0.0.1:80 $(v6 '[::1]:80') 127.0.0.1:443 $(v6 '[::1]:443') 127.0.0.1:8443 127.0.0.1:8080)
 
 tb_log() { printf '[testbed %s] %s\n' "$(date +%T)" "$*"; }
 
@@ -268,4 +278,14 @@ tb_stop_named() {
   fi
   rm -f "$pidfile"
   tb_wait_closed 10 "$@"
+}
+
+tb_stop_nginx() {
+  local pid
+  pid=$(tb_pidfile_pid "$TB_NGINX_PID" || true)
+  if [ -n "$pid" ]; then
+    # SIGTERM: fast shutdown; the master stops its workers and removes the pid file
+    case "$(tb_cmdline "$pid")" in *nginx*) tb_kill_wait 10 "$pid" ;; esac
+  fi
+  tb_wait_closed 10 "${TB_NGINX_PORTS[@]}"
 }

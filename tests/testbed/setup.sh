@@ -7,6 +7,8 @@
 #   vsftpd   FTP 127.0.0.1:21 (AUTH TLS), implicit FTPS 127.0.0.1:990
 #   sshd     127.0.0.1:22 and [::1]:22
 #   named    127.0.0.1:53 [::1]:53 (primary: example.test, lag.test, reverse zones), :5300 (secondary)
+#   nginx    HTTP 127.0.0.1:80 [::1]:80, HTTPS + HTTP/2 443 on both (vhosts localhost, www.example.test),
+#            127.0.0.1:8443 (HTTPS, HTTP/1.1 only, 5-day certificate), 127.0.0.1:8080 (HTTP)
 #
 # Run as root on Debian 12 (no systemd needed). Idempotent: on a machine where it already ran it
 # only (re)starts what is not running and re-applies configuration that changed. Writes
@@ -33,7 +35,7 @@ EOF
 
 # monitoring-plugins: the C plugins the tests compare exit codes with.
 PKGS=(postfix dovecot-imapd dovecot-pop3d vsftpd openssh-server openssl ca-certificates procps iproute2
-  monitoring-plugins-basic monitoring-plugins-standard bind9 bind9-dnsutils)
+  monitoring-plugins-basic monitoring-plugins-standard bind9 bind9-dnsutils nginx)
 mapfile -t missing < <(tb_missing "${PKGS[@]}")
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -187,6 +189,30 @@ mkdir -p /srv/ftp
 [ -f /srv/ftp/rsplugins.txt ] || echo "rsplugins testbed anonymous FTP file" >/srv/ftp/rsplugins.txt
 chmod 755 /srv/ftp
 chmod 644 /srv/ftp/rsplugins.txt
+
+# nginx: basic-auth user (fixed salt, so the file is the same on every run) and the pages the
+# HTTP tests assert byte for byte. nginx reads them per request: a change needs no reload.
+openssl passwd -apr1 -salt rsplugin webpass | sed 's/^/webmon:/' | write_file "$TB_NGINX_HTPASSWD" 0644 || true
+install -d -m 755 "$TB_NGINX_ROOT" "$TB_NGINX_ROOT/auth"
+write_file "$TB_NGINX_ROOT/index.html" 0644 <<'EOF' || true
+<html><head><title>rsplugins test page</title></head><body><h1>rsplugins test page</h1><p>It works.</p></body></html>
+EOF
+echo 'secret area' | write_file "$TB_NGINX_ROOT/auth/secret.txt" 0644 || true
+echo 'chunked response' | write_file "$TB_NGINX_ROOT/chunked" 0644 || true
+# /gzip: 4096 bytes that compress well
+awk 'BEGIN { for (i = 1; i <= 64; i++) printf "compressible text compressible text compressible text line %04d\n", i }' |
+  write_file "$TB_NGINX_ROOT/gzip" 0644 || true
+# /large: exactly 2 MiB of 64-byte text lines, the last one END-OF-LARGE-PAGE (generated once)
+large=$TB_NGINX_ROOT/large
+if [ "$(stat -c %s "$large" 2>/dev/null)" != 2097152 ] || [ "$(tail -n 1 "$large")" != END-OF-LARGE-PAGE ]; then
+  awk 'BEGIN {
+    n = 2097152 - 18                                   # 18 = length("END-OF-LARGE-PAGE\n")
+    for (i = 1; i <= int(n / 64); i++) printf "rsplugins large page line %07d abcdefghijklmnopqrstuvwxyz012\n", i
+    pad = ""; for (j = 1; j < n % 64; j++) pad = pad "x"
+    if (n % 64) print pad
+    print "END-OF-LARGE-PAGE"
+  }' | write_file "$large" 0644 || true
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 4. Configuration
@@ -496,8 +522,92 @@ fi
 # A restarted primary may serve zones the secondary has to transfer again.
 [ "$NAMED_CHANGED" = 1 ] && NAMED2_CHANGED=1
 
+# --- nginx: our own main file, not Debian's nginx.conf (that one turns gzip on for text/html,
+#     logs to /var/log/nginx and includes sites-enabled/default on 0.0.0.0:80 and [::]:80).
+#     `return` runs before auth_basic (rewrite phase), so /auth/ serves a file instead.
+NGINX_CHANGED=0
+rm -f /etc/nginx/sites-enabled/default     # in case Debian's nginx.conf is ever started
+install -d -m 755 "$TB_NGINX_LOG_DIR"
+write_file "$TB_NGINX_CONF" 0644 <<EOF && NGINX_CHANGED=1
+# Written by rsplugins tests/testbed/setup.sh; loopback only. Start: nginx -c $TB_NGINX_CONF
+user www-data;
+worker_processes 1;
+pid $TB_NGINX_PID;
+error_log $TB_NGINX_LOG;
+events { worker_connections 256; }
+http {
+  include /etc/nginx/mime.types;
+  default_type text/plain;
+  access_log $TB_NGINX_LOG_DIR/access.log;
+  sendfile on;
+  ssl_certificate $TB_CERT_DIR/cert.pem;
+  ssl_certificate_key $TB_CERT_DIR/key.pem;
+  ssl_protocols TLSv1.2 TLSv1.3;   # nginx 1.22's built-in default stops at 1.2
+  root $TB_NGINX_ROOT;
+  absolute_redirect off;   # Location headers exactly as written (relative ones stay relative)
+
+  server {
+    listen 127.0.0.1:80 default_server;
+    listen 127.0.0.1:443 ssl http2 default_server;
+$(v6 '    listen [::1]:80 default_server;' '    listen [::1]:443 ssl http2 default_server;')
+    server_name localhost;
+    index index.html;
+    location = /health { return 200 "OK\n"; }
+    location = /redirect { return 301 /health; }
+    location = /redirect-abs { return 302 http://localhost/health; }
+    location = /loop1 { return 302 /loop2; }
+    location = /loop2 { return 302 /loop1; }
+    location = /error500 { return 500; }
+    location = /error503 { return 503; }
+    location = /post {
+      if (\$request_method != POST) { return 405; }
+      return 200 "posted\n";
+    }
+    location = /headers {
+      add_header X-Rsplugins testbed;
+      return 200 "headers\n";
+    }
+    location /auth/ {
+      auth_basic "rsplugins test";
+      auth_basic_user_file $TB_NGINX_HTPASSWD;
+      index secret.txt;
+    }
+    location = /gzip {
+      gzip on;
+      gzip_types text/plain;
+      gzip_min_length 1;
+    }
+    # SSI drops Content-Length, so an HTTP/1.1 answer is chunked without any backend
+    location = /chunked {
+      ssi on;
+      ssi_types text/plain;
+    }
+  }
+
+  server {
+    listen 127.0.0.1:80;
+    listen 127.0.0.1:443 ssl http2;
+$(v6 '    listen [::1]:80;' '    listen [::1]:443 ssl http2;')
+    server_name www.example.test;
+    location / { return 200 "vhost www.example.test\n"; }
+  }
+
+  server {
+    listen 127.0.0.1:8443 ssl;
+    ssl_certificate $TB_CERT_DIR/short-cert.pem;
+    ssl_certificate_key $TB_CERT_DIR/short-key.pem;
+    location / { return 200 "short cert\n"; }
+  }
+
+  server {
+    listen 127.0.0.1:8080;
+    location / { return 200 "port 8080\n"; }
+  }
+}
+EOF
+
 if [ "$CERTS_CHANGED" = 1 ]; then
-  DOVECOT_CHANGED=1 POSTFIX_CHANGED=1 VSFTPD_CHANGED=1 VSFTPD_IMPLICIT_CHANGED=1
+  DOVECOT_CHANGED=1 POSTFIX_CHANGED=1 VSFTPD_CHANGED=1 VSFTPD_IMPLICIT_CHANGED=1 NGINX_CHANGED=1
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -603,6 +713,36 @@ for zone in example.test lag.test; do
   [ "$i" -lt 100 ] || tb_die "the secondary named serves no zone $zone after 10 s" "$TB_NAMED2_LOG" "$TB_NAMED_LOG"
 done
 
+# nginx: a changed configuration or certificate is reloaded in place (SIGHUP) when it runs
+# fully; ensure (re)starts it only when it is down or a port is missing.
+start_nginx() {
+  nginx -t -c "$TB_NGINX_CONF" </dev/null >>"$1" 2>&1 || return 1
+  setsid -w nginx -c "$TB_NGINX_CONF" </dev/null >>"$1" 2>&1
+}
+# reload_nginx MASTER_PID STARTLOG -- true once a worker of the new configuration runs.
+reload_nginx() {
+  local master=$1 log=$2 old i p
+  nginx -t -c "$TB_NGINX_CONF" </dev/null >>"$log" 2>&1 || return 1
+  old=" $(pgrep -P "$master" | tr '\n' ' ')"
+  nginx -c "$TB_NGINX_CONF" -s reload </dev/null >>"$log" 2>&1 || return 1
+  for ((i = 0; i < 100; i++)); do
+    for p in $(pgrep -P "$master"); do [[ $old == *" $p "* ]] || return 0; done
+    sleep 0.1
+  done
+  return 1    # a failed reload keeps the old workers (reason in the error log)
+}
+if [ "$NGINX_CHANGED" = 1 ] && nginx_pid=$(tb_pidfile_pid "$TB_NGINX_PID") &&
+   tb_all_listening nginx "${TB_NGINX_PORTS[@]}"; then
+  tb_log "nginx: configuration or certificates changed, reloading"
+  : >"$TB_LOG_DIR/nginx-start.log"
+  reload_nginx "$nginx_pid" "$TB_LOG_DIR/nginx-start.log" ||
+    tb_die "nginx did not reload; see $TB_LOG_DIR/nginx-start.log and $TB_NGINX_LOG" \
+      "$TB_LOG_DIR/nginx-start.log" "$TB_NGINX_LOG"
+  tb_log "nginx reloaded"
+  NGINX_CHANGED=0
+fi
+ensure nginx nginx "$NGINX_CHANGED" tb_stop_nginx start_nginx "$TB_NGINX_LOG" "${TB_NGINX_PORTS[@]}"
+
 # ---------------------------------------------------------------------------------------------
 # 6. Environment file for the Rust tests (KEY=VALUE, no quoting, no spaces in values)
 # ---------------------------------------------------------------------------------------------
@@ -644,12 +784,20 @@ RSPLUGINS_TESTBED_DNS_PORT=53
 RSPLUGINS_TESTBED_DNS_SECONDARY_PORT=$TB_NAMED2_PORT
 RSPLUGINS_TESTBED_DNS_ZONE=example.test
 RSPLUGINS_TESTBED_DNS_LAG_ZONE=lag.test
+RSPLUGINS_TESTBED_HTTP_PORT=80
+RSPLUGINS_TESTBED_HTTPS_PORT=443
+RSPLUGINS_TESTBED_HTTPS_SHORT_CERT_PORT=8443
+RSPLUGINS_TESTBED_HTTP_ALT_PORT=8080
+RSPLUGINS_TESTBED_HTTP_VHOST=www.example.test
+RSPLUGINS_TESTBED_HTTP_USER=webmon
+RSPLUGINS_TESTBED_HTTP_PASS=webpass
+RSPLUGINS_TESTBED_HTTP_LARGE_SIZE=2097152
 EOF
 
 # ---------------------------------------------------------------------------------------------
 # 7. Summary
 # ---------------------------------------------------------------------------------------------
-summary() { printf '  %-16s %-70s OK\n' "$1" "$2"; }
+summary() { printf '  %-16s %-76s OK\n' "$1" "$2"; }
 tb_log "testbed ready ($(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s); env file $TB_ENV_FILE"
 summary postfix "${TB_POSTFIX_PORTS[*]}"
 summary dovecot "${TB_DOVECOT_PORTS[*]}"
@@ -658,3 +806,4 @@ summary vsftpd-implicit "${TB_VSFTPD_IMPLICIT_PORTS[*]}"
 summary sshd "${TB_SSHD_PORTS[*]}"
 summary named "${TB_NAMED_PORTS[*]}"
 summary named-secondary "${TB_NAMED2_PORTS[*]}"
+summary nginx "${TB_NGINX_PORTS[*]}"

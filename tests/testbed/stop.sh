@@ -32,6 +32,7 @@ run_stop vsftpd-implicit tb_stop_vsftpd "$TB_VSFTPD_IMPLICIT_CONF" "$TB_VSFTPD_I
 run_stop sshd tb_stop_sshd
 run_stop named-secondary tb_stop_named "$TB_NAMED2_PID" "${TB_NAMED2_PORTS[@]}"
 run_stop named tb_stop_named "$TB_NAMED_PID" "${TB_NAMED_PORTS[@]}"
+run_stop nginx tb_stop_nginx
 
 if [ ${#failed[@]} -gt 0 ]; then
   tb_die "still listening after stop: ${failed[*]} (check \`ss -ltnp\`)"
