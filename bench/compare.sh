@@ -53,6 +53,8 @@ dns|$C/check_dns -H www.example.test -s 127.0.0.1|$R/check_dns_rs -H www.example
 dns-expect|$C/check_dns -H www.example.test -s 127.0.0.1 -a 192.0.2.10|$R/check_dns_rs -H www.example.test -s 127.0.0.1 -a 192.0.2.10
 dig|$C/check_dig -H 127.0.0.1 -l example.test -T MX|$R/check_dig_rs -H 127.0.0.1 -l example.test -T MX
 dig-expect|$C/check_dig -H 127.0.0.1 -l mail.example.test -a 192.0.2.25|$R/check_dig_rs -H 127.0.0.1 -l mail.example.test -a 192.0.2.25
+http|$C/check_http -H localhost -u /health -s OK|$R/check_http_rs -H localhost -u /health -s OK
+https|$C/check_http -H localhost -S -u /health -s OK|$R/check_http_rs -H localhost -S -u /health -s OK
 CASES
 )
 

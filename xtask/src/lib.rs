@@ -91,7 +91,10 @@ pub fn icinga2_command(cmd: &Command) -> String {
             .get_help()
             .map(|h| icinga_escape(&h.to_string().replace('\n', " ")))
             .unwrap_or_default();
-        let takes_value = arg.get_action().takes_values();
+        // An option whose value may be left out (check_http_rs -S[VERSION]) is a flag
+        // here: a boolean variable would reach the plugin as the word `true`.
+        let optional = arg.get_num_args().is_some_and(|n| n.min_values() == 0);
+        let takes_value = arg.get_action().takes_values() && !optional;
         // Repeatable options take an array variable, one option per element.
         let repeat = if matches!(arg.get_action(), clap::ArgAction::Append) {
             "      repeat_key = true\n"

@@ -1,0 +1,3 @@
+fn main() {
+    check_http_rs::main()
+}
