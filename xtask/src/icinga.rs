@@ -198,6 +198,77 @@ const DIG: &[ItlArg] = &[
     a("-6", "-6", Flag, "$dig_ipv6$"),
 ];
 
+const HTTP: &[ItlArg] = &[
+    a("-H", "-H", Value, "$http_vhost$"),
+    a("-I", "-I", Value, "$http_address$"),
+    a("-u", "-u", Value, "$http_uri$"),
+    a("-p", "-p", Value, "$http_port$"),
+    a("-S", "-S", Flag, "$http_ssl$"),
+    a("-S1", "-S1", Flag, "$http_ssl_force_tlsv1$"),
+    a("-S1.1", "-S1.1", Flag, "$http_ssl_force_tlsv1_1$"),
+    a("-S1.2", "-S1.2", Flag, "$http_ssl_force_tlsv1_2$"),
+    a("-S2", "-S2", Flag, "$http_ssl_force_sslv2$"),
+    a("-S3", "-S3", Flag, "$http_ssl_force_sslv3$"),
+    a("-S1+", "-S1+", Flag, "$http_ssl_force_tlsv1_or_higher$"),
+    a(
+        "-S1.1+",
+        "-S1.1+",
+        Flag,
+        "$http_ssl_force_tlsv1_1_or_higher$",
+    ),
+    a(
+        "-S1.2+",
+        "-S1.2+",
+        Flag,
+        "$http_ssl_force_tlsv1_2_or_higher$",
+    ),
+    a("-S2+", "-S2+", Flag, "$http_ssl_force_sslv2_or_higher$"),
+    a("-S3+", "-S3+", Flag, "$http_ssl_force_sslv3_or_higher$"),
+    a("--sni", "--sni", Flag, "$http_sni$"),
+    a("-C", "-C", Value, "$http_certificate$"),
+    a("-J", "-J", Value, "$http_clientcert$"),
+    a("-K", "-K", Value, "$http_privatekey$"),
+    a("-a", "-a", Value, "$http_auth_pair$"),
+    a("--no-body", "--no-body", Flag, "$http_ignore_body$"),
+    a("-w", "-w", Value, "$http_warn_time$"),
+    a("-c", "-c", Value, "$http_critical_time$"),
+    a("-e", "-e", Value, "$http_expect$"),
+    a("-d", "-d", Value, "$http_headerstring$"),
+    a("-s", "-s", Value, "$http_string$"),
+    a("-P", "-P", Value, "$http_post$"),
+    a("-j", "-j", Value, "$http_method$"),
+    a("-M", "-M", Value, "$http_maxage$"),
+    a("-T", "-T", Value, "$http_contenttype$"),
+    a("-l", "-l", Flag, "$http_linespan$"),
+    a("-r", "-r", Value, "$http_expect_body_regex$"),
+    a("-R", "-R", Value, "$http_expect_body_eregi$"),
+    a(
+        "--invert-regex",
+        "--invert-regex",
+        Flag,
+        "$http_invertregex$",
+    ),
+    a("-b", "-b", Value, "$http_proxy_auth_pair$"),
+    a("-A", "-A", Value, "$http_useragent$"),
+    a("-k", "-k", Value, "$http_header$"),
+    a("-E", "-E", Flag, "$http_extendedperfdata$"),
+    a("-f", "-f", Value, "$http_onredirect$"),
+    a("-m", "-m", Value, "$http_pagesize$"),
+    a("-t", "-t", Value, "$http_timeout$"),
+    a("-4", "-4", Flag, "$http_ipv4$"),
+    a("-6", "-6", Flag, "$http_ipv6$"),
+    a("-L", "-L", Flag, "$http_link$"),
+    a("-v", "-v", Flag, "$http_verbose$"),
+];
+
+/// An ITL `-S<version>` key our -S refuses (versions rustls does not speak).
+const HTTP_OLD_TLS: Handling = Handling::AsIs(
+    "refused by the plugin (UNKNOWN, names the version): only TLS 1.2 and 1.3 are spoken",
+);
+
+/// An ITL `-S<version>+` key: that version or newer, which is TLS 1.2 or 1.3 here.
+const HTTP_OR_NEWER: Handling = Handling::AsIs("TLS 1.2 or 1.3, whichever the server prefers");
+
 /// The ITL's check_tcp-style argument list (tcp and ftp).
 macro_rules! tcp_style {
     ($p:literal) => {
@@ -643,6 +714,47 @@ pub const ITL_COMMANDS: &[ItlCommand] = &[
                 Handling::AsIs(
                     "+tcp, +norecurse, +dnssec and their opposites are honoured; any other \
                      dig argument is refused (UNKNOWN, naming it)",
+                ),
+            ),
+        ],
+    },
+    ItlCommand {
+        name: "http",
+        binary: "check_http_rs",
+        names_from: "http",
+        args: HTTP,
+        handling: &[
+            (
+                "-S",
+                Handling::AsIs("TLS 1.2 or 1.3 (-S takes an optional version, given alone here)"),
+            ),
+            ("-S1", HTTP_OLD_TLS),
+            ("-S1.1", HTTP_OLD_TLS),
+            ("-S2", HTTP_OLD_TLS),
+            ("-S3", HTTP_OLD_TLS),
+            ("-S1.2", Handling::AsIs("TLS 1.2 only")),
+            ("-S1+", HTTP_OR_NEWER),
+            ("-S1.1+", HTTP_OR_NEWER),
+            ("-S1.2+", HTTP_OR_NEWER),
+            ("-S2+", HTTP_OR_NEWER),
+            ("-S3+", HTTP_OR_NEWER),
+            (
+                "--sni",
+                Handling::AsIs("accepted; the host name is always sent (SNI)"),
+            ),
+            (
+                "-b",
+                Handling::AsIs("refused by the plugin (UNKNOWN): check_http_rs uses no proxy"),
+            ),
+            (
+                "-L",
+                Handling::AsIs("refused by the plugin (UNKNOWN): the output is plain text"),
+            ),
+            (
+                "-a",
+                Handling::AsIs(
+                    "a secret (env:NAME, file:PATH); over HTTPS the certificate is then \
+                     verified unless http_insecure = true",
                 ),
             ),
         ],

@@ -465,6 +465,97 @@ fn cases() -> Vec<Case> {
         &[("ftp_pin", &format!("[ {PIN} ]"))],
     ));
     cases.push(case(
+        "http-all",
+        "http-rs",
+        &[
+            ("http_vhost", "\"localhost\""),
+            ("http_uri", "\"/health\""),
+            ("http_port", "443"),
+            ("http_ssl", "true"),
+            ("http_sni", "true"),
+            ("http_clientcert", "\"/etc/ssl/client.pem\""),
+            ("http_privatekey", "\"/etc/ssl/client.key\""),
+            ("http_auth_pair", "\"webmon:webpass\""),
+            ("http_ignore_body", "true"),
+            ("http_warn_time", "1"),
+            ("http_critical_time", "2"),
+            ("http_expect", "\"200,301\""),
+            ("http_headerstring", "\"X-Rsplugins\""),
+            ("http_string", "\"OK\""),
+            ("http_post", "\"a=b\""),
+            ("http_method", "\"PUT\""),
+            ("http_maxage", "\"1d\""),
+            ("http_contenttype", "\"text/plain\""),
+            ("http_linespan", "true"),
+            ("http_expect_body_regex", "\"O.\""),
+            ("http_invertregex", "true"),
+            ("http_useragent", "\"monitor\""),
+            ("http_header", "[ \"X-A: 1\", \"X-B: 2\" ]"),
+            ("http_extendedperfdata", "true"),
+            ("http_onredirect", "\"follow\""),
+            ("http_pagesize", "\"1:100\""),
+            ("http_timeout", "10"),
+            ("http_ipv4", "true"),
+            ("http_verbose", "true"),
+        ],
+    ));
+    cases.push(case(
+        "http-eregi",
+        "http-rs",
+        &[("http_expect_body_eregi", "\"ok\""), ("http_ipv6", "true")],
+    ));
+    cases.push(case(
+        "http-certificate",
+        "http-rs",
+        &[
+            ("http_certificate", "\"30,14\""),
+            ("http_ssl_force_tlsv1_2", "true"),
+        ],
+    ));
+    // Accepted on the command line; the plugin refuses the version when it runs.
+    for var in [
+        "http_ssl_force_tlsv1",
+        "http_ssl_force_tlsv1_1",
+        "http_ssl_force_sslv2",
+        "http_ssl_force_sslv3",
+        "http_ssl_force_tlsv1_or_higher",
+        "http_ssl_force_tlsv1_1_or_higher",
+        "http_ssl_force_tlsv1_2_or_higher",
+        "http_ssl_force_sslv2_or_higher",
+        "http_ssl_force_sslv3_or_higher",
+    ] {
+        cases.push(case(&format!("http-{var}"), "http-rs", &[(var, "true")]));
+    }
+    cases.push(case(
+        "http-refused",
+        "http-rs",
+        &[("http_proxy_auth_pair", "\"p:q\""), ("http_link", "true")],
+    ));
+    cases.push(case(
+        "http-extras",
+        "http-rs",
+        &[
+            ("http_ssl", "true"),
+            ("http_continue_after_certificate", "true"),
+            ("http_ca_cert", "\"/etc/ssl/certs/ca-certificates.crt\""),
+            ("http_verify_cert", "true"),
+            ("http_state_regex", "\"warning\""),
+            ("http_max_redirs", "3"),
+            ("http_enable_automatic_decompression", "true"),
+            ("http_max_body", "1000000"),
+        ],
+    ));
+    cases.push(case(
+        "http-insecure",
+        "http-rs",
+        &[("http_ssl", "true"), ("http_insecure", "true")],
+    ));
+    cases.push(case(
+        "http-pinned",
+        "http-rs",
+        &[("http_ssl", "true"), ("http_pin", &format!("[ {PIN} ]"))],
+    ));
+    cases.push(case(
         "dns-all",
         "dns-rs",
         &[
