@@ -306,28 +306,34 @@ pub async fn ask_once(target: &Target, ask: &Ask, deadline: Deadline) -> Result<
     Ok(hop)
 }
 
+/// One step of hyper's within the deadline; `during` names it in failures.
+async fn step<T>(
+    deadline: &Deadline,
+    during: &str,
+    fut: impl std::future::Future<Output = Result<T, hyper::Error>>,
+) -> Result<T, Failure> {
+    deadline
+        .run(fut)
+        .await
+        .ok_or_else(|| timed_out(deadline, during))?
+        .map_err(|e| http_error(&e, during))
+}
+
+/// What a response is awaited as, in failures.
+const AWAITING_HEADERS: &str = "waiting for the response headers";
+
 async fn send_h1(
     io: TokioIo<Timed<Stream>>,
     req: Request<Full<Bytes>>,
     deadline: &Deadline,
 ) -> Result<Response<hyper::body::Incoming>, Failure> {
-    let during = "waiting for the response headers";
     let handshake = hyper::client::conn::http1::Builder::new()
         .max_buf_size(64 * 1024)
         .handshake(io);
-    let (mut sender, conn) = deadline
-        .run(handshake)
-        .await
-        .ok_or_else(|| timed_out(deadline, during))?
-        .map_err(|e| http_error(&e, during))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    deadline
-        .run(sender.send_request(req))
-        .await
-        .ok_or_else(|| timed_out(deadline, during))?
-        .map_err(|e| http_error(&e, during))
+    let (mut sender, conn) = step(deadline, AWAITING_HEADERS, handshake).await?;
+    // The connection is driven beside the request; it ends with the response.
+    tokio::spawn(conn);
+    step(deadline, AWAITING_HEADERS, sender.send_request(req)).await
 }
 
 async fn send_h2(
@@ -335,23 +341,12 @@ async fn send_h2(
     req: Request<Full<Bytes>>,
     deadline: &Deadline,
 ) -> Result<Response<hyper::body::Incoming>, Failure> {
-    let during = "waiting for the response headers";
     let handshake = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
         .max_header_list_size(64 * 1024)
         .handshake(io);
-    let (mut sender, conn) = deadline
-        .run(handshake)
-        .await
-        .ok_or_else(|| timed_out(deadline, during))?
-        .map_err(|e| http_error(&e, during))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    deadline
-        .run(sender.send_request(req))
-        .await
-        .ok_or_else(|| timed_out(deadline, during))?
-        .map_err(|e| http_error(&e, during))
+    let (mut sender, conn) = step(deadline, AWAITING_HEADERS, handshake).await?;
+    tokio::spawn(conn);
+    step(deadline, AWAITING_HEADERS, sender.send_request(req)).await
 }
 
 type Head = (String, u16, String, Vec<(String, String)>);

@@ -256,16 +256,24 @@ fn targets_from_host_address_port_and_url() {
 
 #[test]
 fn ssl_versions_as_the_itl_passes_them() {
-    let v = |argv: &[&str]| tls_options(&args(argv)).map(|o| o.versions);
+    // As the runner parses: getopt's `-S1.2` reaches clap as `--ssl=1.2`.
+    let v = |extra: &[&str]| {
+        let argv: Vec<String> = ["check_http_rs", "-H", "localhost"]
+            .iter()
+            .chain(extra)
+            .map(|w| w.to_string())
+            .collect();
+        let argv = rsplugins::argv::normalize(&<Args as clap::CommandFactory>::command(), argv);
+        tls_options(&Args::try_parse_from(argv).unwrap()).map(|o| o.versions)
+    };
     assert_eq!(v(&["-S"]), Ok(TlsVersions::Any));
     assert_eq!(v(&["-S1.2"]), Ok(TlsVersions::Only12));
     assert_eq!(v(&["--ssl=1.2+"]), Ok(TlsVersions::Any));
-    assert_eq!(v(&["-S1.3"]), Ok(TlsVersions::Only13));
-    assert!(v(&["-S1.1"])
-        .unwrap_err()
-        .message
-        .contains("TLS 1.1 is not supported"));
-    assert!(v(&["-S3"]).unwrap_err().message.contains("SSLv3"));
+    assert_eq!(v(&["-S1.3", "-u", "/"]), Ok(TlsVersions::Only13));
+    assert_eq!(v(&["--ssl", "-u", "/"]), Ok(TlsVersions::Any));
+    let refused = |extra: &[&str]| v(extra).unwrap_err().message;
+    assert!(refused(&["-S1.1"]).contains("TLS 1.1 is not supported"));
+    assert!(refused(&["-S3"]).contains("SSLv3"));
 }
 
 #[test]
