@@ -198,6 +198,11 @@ impl Sink {
         self.search().full()
     }
 
+    /// Whether more was offered than the bound allows.
+    pub fn is_cut(&self) -> bool {
+        self.search().facts().cut
+    }
+
     /// What the body showed; decoders are finished first.
     pub fn finish(self) -> Result<BodyFacts, String> {
         match self {

@@ -194,8 +194,12 @@ pub fn evaluate(args: &Args, facts: &Facts) -> CheckResult {
     let (head_state, head) = match status(args, hop) {
         Ok(found) => found,
         Err((state, text)) => {
-            // C ends here, in the dash form, without the size and time.
+            // C ends here without the size and time; `Invalid Status` in its colon form.
+            let colon = text.starts_with("Invalid Status");
             let mut result = CheckResult::with_state(state, text);
+            if colon {
+                result.first_line = Some(FirstLine::Colon);
+            }
             result.perfdata = perf;
             return result;
         }

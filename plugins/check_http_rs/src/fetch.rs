@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Body as _;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -181,7 +180,7 @@ fn http_error(e: &hyper::Error, during: &str) -> Failure {
         }
     } else if e.is_parse() && e.to_string().contains("too large") {
         NetError::Garbage {
-            what: "response headers larger than 64 KiB".to_string(),
+            what: "response headers larger than 64 KiB or more than 1000 lines".to_string(),
         }
     } else if e.is_parse() || e.is_parse_status() {
         NetError::Garbage {
@@ -207,12 +206,17 @@ fn protocol(what: String) -> Failure {
 }
 
 /// Builds the request for `target`; `Err` names a header we cannot send.
+/// A `-k Host:` names the virtual host (over HTTP/2 as the `:authority`).
 fn request(target: &Target, ask: &Ask, h2: bool) -> Result<Request<Full<Bytes>>, String> {
+    let host = ask
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("host"))
+        .map_or_else(|| target.host_header(), |(_, v)| v.clone());
     let uri = if h2 {
         format!(
-            "{}://{}{}",
+            "{}://{host}{}",
             if target.tls { "https" } else { "http" },
-            target.host_header(),
             target.path
         )
     } else {
@@ -221,7 +225,7 @@ fn request(target: &Target, ask: &Ask, h2: bool) -> Result<Request<Full<Bytes>>,
     let mut builder = Request::builder().method(ask.method.as_str()).uri(uri);
     if !h2 {
         builder = builder
-            .header(hyper::header::HOST, target.host_header())
+            .header(hyper::header::HOST, host)
             .header(hyper::header::CONNECTION, "close");
     }
     let body = ask.body.clone().unwrap_or_default();
@@ -231,13 +235,13 @@ fn request(target: &Target, ask: &Ask, h2: bool) -> Result<Request<Full<Bytes>>,
     for (name, value) in &ask.headers {
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| format!("'{name}' is not a header name"))?;
-        let value = HeaderValue::from_str(value)
-            .map_err(|_| format!("the value of header '{name}' cannot be sent"))?;
-        // A -k Host replaces ours (C sends both; servers take the first).
-        if name == hyper::header::HOST && h2 {
+        if name == hyper::header::HOST {
             continue;
         }
-        req.headers_mut().insert(name, value);
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| format!("the value of header '{name}' cannot be sent"))?;
+        // Every -k line is sent, a repeated name too (as C does).
+        req.headers_mut().append(name, value);
     }
     Ok(req)
 }
@@ -327,8 +331,10 @@ async fn send_h1(
     req: Request<Full<Bytes>>,
     deadline: &Deadline,
 ) -> Result<Response<hyper::body::Incoming>, Failure> {
+    // C reads any number of header lines; hyper stops at 100 unless told.
     let handshake = hyper::client::conn::http1::Builder::new()
         .max_buf_size(64 * 1024)
+        .max_headers(1000)
         .handshake(io);
     let (mut sender, conn) = step(deadline, AWAITING_HEADERS, handshake).await?;
     // The connection is driven beside the request; it ends with the response.
@@ -409,14 +415,13 @@ async fn read_body(
         };
         let frame = frame.map_err(|e| http_error(&e, during))?;
         if let Ok(data) = frame.into_data() {
+            if sink.full() && !data.is_empty() {
+                // More than the bound: whatever else the server has stays unread.
+                return Ok(sink.cut());
+            }
             sink.feed(&data).map_err(protocol)?;
-            if sink.full() {
-                // Whatever else the server has for us stays unread.
-                return Ok(if body.is_end_stream() {
-                    sink.finish().map_err(protocol)?
-                } else {
-                    sink.cut()
-                });
+            if sink.is_cut() {
+                return Ok(sink.cut());
             }
         }
     }

@@ -208,7 +208,7 @@ pub struct Args {
     #[arg(short = 'N', long = "no-body")]
     pub no_body: bool,
 
-    /// WARNING when the document is older than this (seconds, or with m, h or d)
+    /// CRITICAL when the document is older than this (seconds, or with m, h or d), as C
     #[arg(short = 'M', long = "max-age", value_name = "AGE", value_parser = parse_age)]
     pub max_age: Option<u64>,
 
@@ -464,6 +464,10 @@ pub fn ask(args: &Args) -> Result<Ask, CheckError> {
         if !auth.expose().contains(':') {
             return Err(CheckError::unknown("-a takes USER:PASSWORD"));
         }
+        // The password alone is a secret too (a server may echo it).
+        if let Some((_, password)) = auth.expose().split_once(':') {
+            rsplugins::secret::register(password);
+        }
         let token = rsplugins::secret::base64(auth.expose().as_bytes());
         // The wire form is masked in every output as well.
         rsplugins::secret::register_form(&token);
@@ -479,11 +483,18 @@ pub fn ask(args: &Args) -> Result<Ask, CheckError> {
     if args.decompress {
         headers.push(("accept-encoding".to_string(), "gzip, deflate".to_string()));
     }
+    let mut defaults = headers.len();
     for h in &args.header {
         let (name, value) = h
             .split_once(':')
             .ok_or_else(|| CheckError::unknown(format!("-k '{h}' is not 'Name: value'")))?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        let name = name.trim().to_ascii_lowercase();
+        // A -k header replaces one of ours of the same name (User-Agent, say).
+        if let Some(i) = headers[..defaults].iter().position(|(n, _)| *n == name) {
+            headers.remove(i);
+            defaults -= 1;
+        }
+        headers.push((name, value.trim().to_string()));
     }
     Ok(Ask {
         method,

@@ -86,7 +86,7 @@ fn c_s_first_line_for_each_status_class() {
     let (state, line) = text(&args(&[]), &facts(vec![hop(99, "Odd", 3)]));
     assert_eq!(state, State::Critical);
     assert!(
-        line.starts_with("HTTP CRITICAL - Invalid Status (HTTP/1.1 99 Odd)"),
+        line.starts_with("HTTP CRITICAL: Invalid Status (HTTP/1.1 99 Odd)"),
         "{line}"
     );
 }
