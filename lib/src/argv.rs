@@ -157,7 +157,10 @@ const OLD_SPELLINGS: [(&str, &str); 3] = [("-to", "-t"), ("-wt", "-w"), ("-ct", 
 /// `'$ARG1$'`, an empty word when ARG1 is not set, which C ignores). An
 /// option's value is never touched: `-P -to` keeps its password.
 pub fn normalize(command: &Command, argv: Vec<String>) -> Vec<String> {
-    let argv = optional_values_attached(command, host_from_position(command, argv));
+    let argv = timeout_result_folded(
+        command,
+        optional_values_attached(command, host_from_position(command, argv)),
+    );
     let needed = |argv: &[String]| {
         argv.iter()
             .skip(1)
@@ -186,6 +189,51 @@ pub fn normalize(command: &Command, argv: Vec<String>) -> Vec<String> {
         i += 1;
         keep
     });
+    argv
+}
+
+/// check_curl's `--timeout-result STATE` is the state part of our `-t
+/// SECONDS:STATE`: folded into the last `-t` (or the default seconds), so the
+/// runner arms the time-out with it before anything else runs. Only for a
+/// plugin that declares the option.
+fn timeout_result_folded(command: &Command, mut argv: Vec<String>) -> Vec<String> {
+    if find_long(command, "timeout-result").is_none() {
+        return argv;
+    }
+    let end = argv.iter().position(|w| w == "--").unwrap_or(argv.len());
+    let Some(at) = (1..end)
+        .find(|&i| argv[i] == "--timeout-result" || argv[i].starts_with("--timeout-result="))
+    else {
+        return argv;
+    };
+    let state = match argv[at].split_once('=') {
+        Some((_, v)) => {
+            let v = v.to_string();
+            argv.remove(at);
+            v
+        }
+        None if at + 1 < argv.len() => {
+            let v = argv.remove(at + 1);
+            argv.remove(at);
+            v
+        }
+        None => return argv,
+    };
+    let seconds = option_values(command, &argv)
+        .into_iter()
+        .filter(|(a, _)| a.get_id() == "timeout")
+        .map(|(_, v)| v)
+        .next_back()
+        .or_else(|| {
+            command
+                .get_arguments()
+                .find(|a| a.get_id() == "timeout")
+                .and_then(|a| a.get_default_values().first())
+                .map(|v| v.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    let seconds = seconds.split(':').next().unwrap_or_default().to_string();
+    argv.push(format!("--timeout={seconds}:{state}"));
     argv
 }
 
@@ -290,23 +338,37 @@ mod tests {
         assert_eq!(
             normalize(
                 &cmd,
-                argv(&["demo", "-S1.2", "-S", "-S=1.3", "-H", "h", "--", "-S9"])
+                argv(&["-S1.2", "-S", "-S=1.3", "-H", "h", "--", "-S9"])
             ),
-            argv(&[
-                "demo",
-                "--ssl=1.2",
-                "-S",
-                "--ssl=1.3",
-                "-H",
-                "h",
-                "--",
-                "-S9"
-            ])
+            argv(&["--ssl=1.2", "-S", "--ssl=1.3", "-H", "h", "--", "-S9"])
         );
         // `--ssl -H h`: -H stays an option (clap, with require_equals).
         assert_eq!(
-            normalize(&cmd, argv(&["demo", "--ssl", "-H", "h"])),
-            argv(&["demo", "--ssl", "-H", "h"])
+            normalize(&cmd, argv(&["--ssl", "-H", "h"])),
+            argv(&["--ssl", "-H", "h"])
+        );
+    }
+
+    #[test]
+    fn timeout_result_becomes_the_state_of_t() {
+        let cmd = demo()
+            .mut_arg("timeout", |a| a.default_value("10"))
+            .arg(Arg::new("timeout-result").long("timeout-result"));
+        assert_eq!(
+            normalize(&cmd, argv(&["--timeout-result", "unknown", "-H", "h"])),
+            argv(&["-H", "h", "--timeout=10:unknown"])
+        );
+        assert_eq!(
+            normalize(
+                &cmd,
+                argv(&["-t", "5:critical", "--timeout-result=warning"])
+            ),
+            argv(&["-t", "5:critical", "--timeout=5:warning"])
+        );
+        // Not declared: left alone for clap to judge.
+        assert_eq!(
+            normalize(&demo(), argv(&["--timeout-result=ok"])),
+            argv(&["--timeout-result=ok"])
         );
     }
 

@@ -543,6 +543,7 @@ fn cases() -> Vec<Case> {
             ("http_max_redirs", "3"),
             ("http_enable_automatic_decompression", "true"),
             ("http_max_body", "1000000"),
+            ("http_timeout_result", "\"unknown\""),
         ],
     ));
     cases.push(case(

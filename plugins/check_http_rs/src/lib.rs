@@ -228,6 +228,10 @@ pub struct Args {
     #[arg(long = "max-body", value_name = "BYTES", default_value_t = MAX_BODY)]
     pub max_body: u64,
 
+    /// The state a time-out ends in (check_curl's spelling of -t SECONDS:STATE)
+    #[arg(long = "timeout-result", value_name = "STATE")]
+    pub timeout_result: Option<State>,
+
     /// Not supported (no proxy support): refused
     #[arg(
         short = 'b',
