@@ -39,6 +39,47 @@ TB_NGINX_LOG_DIR=/var/log/nginx-rsplugins
 TB_NGINX_LOG=$TB_NGINX_LOG_DIR/error.log
 TB_NGINX_PID=/run/nginx.pid                 # Debian's path: a plain `nginx -s reload` finds it
 
+# MariaDB 10.11: the primary is Debian's instance (/etc/mysql/my.cnf plus our drop-in, datadir
+# /var/lib/mysql); the replica has a defaults file, datadir, socket and pid file of its own.
+TB_MYSQL_CNF=/etc/mysql/mariadb.conf.d/99-rsplugins.cnf
+TB_MYSQL_PORT=3306
+TB_MYSQL_SOCKET=/run/mysqld/mysqld.sock
+TB_MYSQL_PID=/run/mysqld/mysqld.pid
+TB_MYSQL_LOG_DIR=/var/log/mysql
+TB_MYSQL_LOG=$TB_MYSQL_LOG_DIR/error.log
+TB_MYSQL_REPLICA_CNF=/etc/mysql/rsplugins-replica.cnf
+TB_MYSQL_REPLICA_PORT=3307
+TB_MYSQL_REPLICA_DIR=/var/lib/mysql-replica
+TB_MYSQL_REPLICA_SOCKET=/run/mysqld/mysqld-replica.sock
+TB_MYSQL_REPLICA_PID=/run/mysqld/mysqld-replica.pid
+TB_MYSQL_REPLICA_LOG=$TB_MYSQL_LOG_DIR/replica-error.log
+
+# PostgreSQL 15: Debian's cluster 15/main (the primary) and a cluster 15/standby of our own,
+# made once with pg_basebackup and streaming from the primary through a replication slot.
+TB_PG_VERSION=15
+TB_PG_PORT=5432
+TB_PG_DIR=/var/lib/postgresql/$TB_PG_VERSION/main
+TB_PG_STANDBY_CLUSTER=standby
+TB_PG_STANDBY_PORT=5433
+TB_PG_STANDBY_DIR=/var/lib/postgresql/$TB_PG_VERSION/$TB_PG_STANDBY_CLUSTER
+TB_PG_SLOT=rsplugins_standby
+TB_PG_SOCKET_DIR=/run/postgresql
+TB_PG_SSL_DIR=/etc/postgresql/rsplugins-ssl    # postgres-owned copies of the testbed cert and key
+TB_PG_LOG=/var/log/postgresql/postgresql-$TB_PG_VERSION-main.log
+TB_PG_STANDBY_LOG=/var/log/postgresql/postgresql-$TB_PG_VERSION-$TB_PG_STANDBY_CLUSTER.log
+
+# Database accounts, the same in all four servers (see README.md for the privileges).
+TB_DB_USER=monitor
+TB_DB_PASS=monpass
+TB_DB_NAME=monitest
+TB_DB_ADMIN_USER=dbadmin
+TB_DB_ADMIN_PASS=adminpass
+TB_DB_REPL_USER=replicator
+TB_DB_REPL_PASS=replpass
+
+# What setup.sh last provisioned in the databases (checksums), to skip work that is done.
+TB_STATE_DIR=/var/lib/rsplugins-testbed
+
 # IPv6 loopback present? (some containers disable IPv6; then only 127.0.0.1 is used)
 if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null; then
   TB_HAVE_V6=1
@@ -64,6 +105,14 @@ TB_NAMED_PORTS=(127.0.0.1:53 $(v6 '[::1]:53'))
 TB_NAMED2_PORTS=("127.0.0.1:$TB_NAMED2_PORT" $(v6 "[::1]:$TB_NAMED2_PORT"))
 # shellcheck disable=SC2207
 TB_NGINX_PORTS=(127.0.0.1:80 $(v6 '[::1]:80') 127.0.0.1:443 $(v6 '[::1]:443') 127.0.0.1:8443 127.0.0.1:8080)
+# shellcheck disable=SC2207
+TB_MYSQL_PORTS=("127.0.0.1:$TB_MYSQL_PORT" $(v6 "[::1]:$TB_MYSQL_PORT"))
+# shellcheck disable=SC2207
+TB_MYSQL_REPLICA_PORTS=("127.0.0.1:$TB_MYSQL_REPLICA_PORT" $(v6 "[::1]:$TB_MYSQL_REPLICA_PORT"))
+# shellcheck disable=SC2207
+TB_PG_PORTS=("127.0.0.1:$TB_PG_PORT" $(v6 "[::1]:$TB_PG_PORT"))
+# shellcheck disable=SC2207
+TB_PG_STANDBY_PORTS=("127.0.0.1:$TB_PG_STANDBY_PORT" $(v6 "[::1]:$TB_PG_STANDBY_PORT"))
 
 tb_log() { printf '[testbed %s] %s\n' "$(date +%T)" "$*"; }
 
@@ -117,17 +166,22 @@ tb_die() {
   exit 1
 }
 
-# All listening TCP sockets, one "LOCAL_ADDRESS PROCESS_NAME" per line (e.g. "[::1]:25 master").
+# All listening TCP sockets, one "LOCAL_ADDRESS PROCESS_NAMES" per line, the names of every process
+# holding the socket comma-separated (e.g. "[::1]:25 smtpd,master": postfix's smtpd children
+# inherit the listener and ss names them first while they linger, up to 100 s after a connection).
 tb_listening() {
   ss -Hltnp 2>/dev/null | awk '{
-    name = ""
-    if (match($0, /users:\(\("[^"]*"/)) name = substr($0, RSTART + 9, RLENGTH - 10)
-    print $4, name
+    names = ""; rest = $0
+    while (match(rest, /\("[^"]*",pid=/)) {
+      names = names (names == "" ? "" : ",") substr(rest, RSTART + 2, RLENGTH - 8)
+      rest = substr(rest, RSTART + RLENGTH)
+    }
+    print $4, names
   }'
 }
 
 # tb_is_listening LISTING ADDR:PORT [PROCESS] -- true if ADDR:PORT (or a wildcard on that port) is
-# listed, and if PROCESS is given, owned by a process of that name.
+# listed, and if PROCESS is given, held by a process of that name (among others).
 tb_is_listening() {
   local listing=$1 spec=$2 proc=${3:-} port=${2##*:}
   local alts=("$spec" "*:$port" "[::]:$port")
@@ -136,7 +190,7 @@ tb_is_listening() {
   esac
   local a
   for a in "${alts[@]}"; do
-    awk -v a="$a" -v p="$proc" '$1 == a && (p == "" || $2 == p) { f = 1 } END { exit !f }' \
+    awk -v a="$a" -v p="$proc" '$1 == a && (p == "" || index("," $2 ",", "," p ",")) { f = 1 } END { exit !f }' \
       <<<"$listing" && return 0
   done
   return 1
@@ -289,3 +343,30 @@ tb_stop_nginx() {
   fi
   tb_wait_closed 10 "${TB_NGINX_PORTS[@]}"
 }
+
+# tb_stop_mariadb PIDFILE PORTS... -- one of our mariadbd instances: SIGTERM is a clean shutdown
+# (~1.5 s); SIGKILL only after 60 s.
+tb_stop_mariadb() {
+  local pidfile=$1 pid
+  shift
+  pid=$(tb_pidfile_pid "$pidfile" || true)
+  if [ -n "$pid" ]; then
+    case "$(tb_cmdline "$pid")" in *mariadbd* | *mysqld*) tb_kill_wait 60 "$pid" ;; esac
+  fi
+  tb_wait_closed 10 "$@"
+}
+tb_stop_mysql() { tb_stop_mariadb "$TB_MYSQL_PID" "${TB_MYSQL_PORTS[@]}"; }
+tb_stop_mysql_replica() { tb_stop_mariadb "$TB_MYSQL_REPLICA_PID" "${TB_MYSQL_REPLICA_PORTS[@]}"; }
+
+# tb_stop_pg CLUSTER PORTS... -- pg_ctlcluster's fast shutdown (clean: rolls back open
+# transactions, disconnects clients, writes a shutdown checkpoint); it waits until the server is gone.
+tb_stop_pg() {
+  local cluster=$1
+  shift
+  if [ -f "/etc/postgresql/$TB_PG_VERSION/$cluster/postgresql.conf" ] && command -v pg_ctlcluster >/dev/null; then
+    pg_ctlcluster "$TB_PG_VERSION" "$cluster" stop </dev/null >>"$TB_LOG_DIR/pgsql-stop.log" 2>&1 || true
+  fi
+  tb_wait_closed 10 "$@"
+}
+tb_stop_pgsql() { tb_stop_pg main "${TB_PG_PORTS[@]}"; }
+tb_stop_pgsql_standby() { tb_stop_pg "$TB_PG_STANDBY_CLUSTER" "${TB_PG_STANDBY_PORTS[@]}"; }

@@ -9,6 +9,12 @@
 #   named    127.0.0.1:53 [::1]:53 (primary: example.test, lag.test, reverse zones), :5300 (secondary)
 #   nginx    HTTP 127.0.0.1:80 [::1]:80, HTTPS + HTTP/2 443 on both (vhosts localhost, www.example.test),
 #            127.0.0.1:8443 (HTTPS, HTTP/1.1 only, 5-day certificate), 127.0.0.1:8080 (HTTP)
+#   mariadb  127.0.0.1:3306 [::1]:3306 /run/mysqld/mysqld.sock (TLS, binary log, GTIDs), and a
+#            read-only replica replicating from it: 127.0.0.1:3307 [::1]:3307 /run/mysqld/mysqld-replica.sock
+#   postgres 127.0.0.1:5432 [::1]:5432 (cluster 15/main, TLS), and a hot standby streaming from it
+#            through slot rsplugins_standby: 127.0.0.1:5433 [::1]:5433 (cluster 15/standby)
+#            Databases: accounts monitor/monpass (monitoring), dbadmin/adminpass, replicator/replpass;
+#            database monitest with table counts. See README.md.
 #
 # Run as root on Debian 12 (no systemd needed). Idempotent: on a machine where it already ran it
 # only (re)starts what is not running and re-applies configuration that changed. Writes
@@ -33,9 +39,10 @@ write_file /usr/sbin/policy-rc.d 0755 <<'EOF' || true
 exit 101
 EOF
 
-# monitoring-plugins: the C plugins the tests compare exit codes with.
+# monitoring-plugins: the C plugins the tests compare exit codes with (check_mysql needs
+# libmariadb3, which mariadb-server brings). postgresql-15 is on the image; listed in case not.
 PKGS=(postfix dovecot-imapd dovecot-pop3d vsftpd openssh-server openssl ca-certificates procps iproute2
-  monitoring-plugins-basic monitoring-plugins-standard bind9 bind9-dnsutils nginx)
+  monitoring-plugins-basic monitoring-plugins-standard bind9 bind9-dnsutils nginx mariadb-server postgresql-15)
 mapfile -t missing < <(tb_missing "${PKGS[@]}")
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -606,8 +613,128 @@ $(v6 '    listen [::1]:80;' '    listen [::1]:443 ssl http2;')
 }
 EOF
 
+# --- MariaDB: the primary on 3306 is Debian's instance (/etc/mysql/my.cnf reads our drop-in
+#     last; datadir /var/lib/mysql, made by the package); the replica on 3307 has a defaults file
+#     and a datadir of its own. Both present the testbed certificate. The primary writes a binary
+#     log (GTIDs); the replica is read_only and replicates from it over TLS, verifying the CA.
+#     skip-name-resolve: client addresses are never looked up (::1 is not in /etc/hosts, so the
+#     lookup would go to the non-loopback resolver); accounts match by address, 'monitor'@'127.0.0.1'
+#     and 'monitor'@'::1' over TCP, 'monitor'@'localhost' over the unix socket.
+MYSQL_CHANGED=0
+MYSQL_REPLICA_CHANGED=0
+MYSQL_BIND=127.0.0.1
+[ "$TB_HAVE_V6" = 1 ] && MYSQL_BIND=127.0.0.1,::1      # a list needs MariaDB >= 10.11
+install -d -m 755 -o mysql -g root /run/mysqld
+install -d -m 2750 -o mysql -g adm "$TB_MYSQL_LOG_DIR"
+install -d -m 700 "$TB_STATE_DIR"
+# mysql_server_conf PORT SOCKET PIDFILE ERROR_LOG SERVER_ID, then extra lines on stdin
+mysql_server_conf() {
+  cat <<EOF
+# Written by rsplugins tests/testbed/setup.sh; loopback only.
+[mysqld]
+port = $1
+bind-address = $MYSQL_BIND
+socket = $2
+pid-file = $3
+log-error = $4
+server-id = $5
+skip-name-resolve
+ssl-cert = $TB_CERT_DIR/cert.pem
+ssl-key = $TB_CERT_DIR/key.pem
+ssl-ca = $TB_CERT_DIR/ca.pem
+EOF
+  cat
+}
+mysql_server_conf "$TB_MYSQL_PORT" "$TB_MYSQL_SOCKET" "$TB_MYSQL_PID" "$TB_MYSQL_LOG" 1 <<'EOF' |
+log-bin = mariadb-bin
+EOF
+  write_file "$TB_MYSQL_CNF" 0644 && MYSQL_CHANGED=1
+# The replica reads only this file (--defaults-file): what Debian's files give the primary is
+# repeated here.
+mysql_server_conf "$TB_MYSQL_REPLICA_PORT" "$TB_MYSQL_REPLICA_SOCKET" "$TB_MYSQL_REPLICA_PID" \
+  "$TB_MYSQL_REPLICA_LOG" 2 <<EOF | write_file "$TB_MYSQL_REPLICA_CNF" 0644 && MYSQL_REPLICA_CHANGED=1
+user = mysql
+basedir = /usr
+datadir = $TB_MYSQL_REPLICA_DIR
+character-set-server = utf8mb4
+collation-server = utf8mb4_general_ci
+read-only = 1
+relay-log = mariadb-relay-bin
+EOF
+
+# --- PostgreSQL 15: Debian's cluster 15/main is the primary; 15/standby (created here once) is
+#     its streaming standby. Each gets conf.d/rsplugins.conf (read after postgresql.conf) and our
+#     own pg_hba.conf. The server key must belong to postgres with mode 0600: the testbed cert,
+#     key and CA are copied to $TB_PG_SSL_DIR.
+PG_ETC=/etc/postgresql/$TB_PG_VERSION
+PG_BIN=/usr/lib/postgresql/$TB_PG_VERSION/bin
+PG_CHANGED=0 PG_RELOAD=0 PG_STANDBY_CHANGED=0 PG_STANDBY_RELOAD=0
+if [ ! -f "$PG_ETC/main/postgresql.conf" ]; then      # the package creates it; not if it was removed
+  tb_log "creating PostgreSQL cluster $TB_PG_VERSION/main"
+  pg_createcluster "$TB_PG_VERSION" main </dev/null >>"$TB_LOG_DIR/pgsql-start.log" 2>&1 ||
+    tb_die "pg_createcluster $TB_PG_VERSION main failed" "$TB_LOG_DIR/pgsql-start.log"
+fi
+if [ ! -f "$PG_ETC/$TB_PG_STANDBY_CLUSTER/postgresql.conf" ]; then
+  # its initdb'd data directory is replaced by a base backup of the primary in section 5
+  tb_log "creating PostgreSQL cluster $TB_PG_VERSION/$TB_PG_STANDBY_CLUSTER"
+  pg_createcluster -p "$TB_PG_STANDBY_PORT" "$TB_PG_VERSION" "$TB_PG_STANDBY_CLUSTER" </dev/null \
+    >>"$TB_LOG_DIR/pgsql-standby-start.log" 2>&1 ||
+    tb_die "pg_createcluster $TB_PG_VERSION $TB_PG_STANDBY_CLUSTER failed" "$TB_LOG_DIR/pgsql-standby-start.log"
+  PG_STANDBY_CHANGED=1
+fi
+install -d -m 750 -o postgres -g postgres "$TB_PG_SSL_DIR"
+for f in cert.pem key.pem ca.pem; do
+  write_file "$TB_PG_SSL_DIR/$f" 0600 <"$TB_CERT_DIR/$f" && PG_RELOAD=1 PG_STANDBY_RELOAD=1
+  chown postgres:postgres "$TB_PG_SSL_DIR/$f"
+done
+PG_LISTEN=127.0.0.1
+[ "$TB_HAVE_V6" = 1 ] && PG_LISTEN=127.0.0.1,::1
+# pg_conf PORT -- the settings both clusters share (a standby needs the replication settings of
+# its primary, and keeps them for a promotion).
+pg_conf() {
+  cat <<EOF
+# Written by rsplugins tests/testbed/setup.sh; loopback only.
+listen_addresses = '$PG_LISTEN'
+port = $1
+ssl = on
+ssl_cert_file = '$TB_PG_SSL_DIR/cert.pem'
+ssl_key_file = '$TB_PG_SSL_DIR/key.pem'
+ssl_ca_file = '$TB_PG_SSL_DIR/ca.pem'
+password_encryption = scram-sha-256
+wal_level = replica
+max_wal_senders = 10
+max_replication_slots = 10
+wal_keep_size = 128MB
+max_slot_wal_keep_size = 1GB
+hot_standby = on
+EOF
+}
+# Password logins everywhere except postgres itself (peer, for this script): a test can use the
+# unix socket as monitor too. Replication only for the replication role, over TCP.
+pg_hba() {
+  cat <<EOF
+# Written by rsplugins tests/testbed/setup.sh. TYPE DATABASE USER ADDRESS METHOD
+local   all          postgres                      peer
+local   all          all                           scram-sha-256
+host    all          all            127.0.0.1/32   scram-sha-256
+host    all          all            ::1/128        scram-sha-256
+local   replication  postgres                      peer
+host    replication  $TB_DB_REPL_USER     127.0.0.1/32   scram-sha-256
+host    replication  $TB_DB_REPL_USER     ::1/128        scram-sha-256
+EOF
+}
+pg_conf "$TB_PG_PORT" | write_file "$PG_ETC/main/conf.d/rsplugins.conf" 0644 && PG_CHANGED=1
+pg_conf "$TB_PG_STANDBY_PORT" |
+  write_file "$PG_ETC/$TB_PG_STANDBY_CLUSTER/conf.d/rsplugins.conf" 0644 && PG_STANDBY_CHANGED=1
+pg_hba | write_file "$PG_ETC/main/pg_hba.conf" 0640 && PG_RELOAD=1
+pg_hba | write_file "$PG_ETC/$TB_PG_STANDBY_CLUSTER/pg_hba.conf" 0640 && PG_STANDBY_RELOAD=1
+chown postgres:postgres "$PG_ETC/main/conf.d/rsplugins.conf" "$PG_ETC/main/pg_hba.conf" \
+  "$PG_ETC/$TB_PG_STANDBY_CLUSTER/conf.d/rsplugins.conf" "$PG_ETC/$TB_PG_STANDBY_CLUSTER/pg_hba.conf"
+
+MYSQL_RELOAD=0
 if [ "$CERTS_CHANGED" = 1 ]; then
   DOVECOT_CHANGED=1 POSTFIX_CHANGED=1 VSFTPD_CHANGED=1 VSFTPD_IMPLICIT_CHANGED=1 NGINX_CHANGED=1
+  MYSQL_RELOAD=1    # FLUSH SSL on both MariaDB servers; PostgreSQL: the copies above changed
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -743,6 +870,345 @@ if [ "$NGINX_CHANGED" = 1 ] && nginx_pid=$(tb_pidfile_pid "$TB_NGINX_PID") &&
 fi
 ensure nginx nginx "$NGINX_CHANGED" tb_stop_nginx start_nginx "$TB_NGINX_LOG" "${TB_NGINX_PORTS[@]}"
 
+# --- MariaDB. mariadbd itself, detached (not mysqld_safe: it would restart a killed server).
+MYSQL_STARTED=0 MYSQL_REPLICA_STARTED=0
+start_mysql() {
+  MYSQL_STARTED=1
+  setsid -f /usr/sbin/mariadbd --user=mysql </dev/null >>"$1" 2>&1
+}
+start_mysql_replica() {
+  MYSQL_REPLICA_STARTED=1
+  setsid -f /usr/sbin/mariadbd --defaults-file="$TB_MYSQL_REPLICA_CNF" </dev/null >>"$1" 2>&1
+}
+# As root over the unix sockets (root@localhost authenticates by unix_socket). --skip-ssl: the
+# 10.11 clients negotiate TLS even over a unix socket, 50 ms a call.
+mysql_primary() { mariadb --skip-ssl --socket="$TB_MYSQL_SOCKET" -N -B; }          # SQL on stdin
+mysql_replica() { mariadb --skip-ssl --socket="$TB_MYSQL_REPLICA_SOCKET" -N -B; }  # SQL on stdin
+# mysql_wait STARTED SOCKET NAME LOG -- after a start, ping until it answers (10 s).
+mysql_wait() {
+  local i
+  [ "$1" = 1 ] || return 0
+  shift
+  for ((i = 0; i < 100; i++)); do
+    mariadb-admin --skip-ssl --socket="$1" --silent ping </dev/null >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  tb_die "$2 does not answer on $1 after 10 s" "$3"
+}
+# mysql_flush_ssl NAME SOCKET -- re-read the certificate without a restart (false if not running).
+mysql_flush_ssl() {
+  mariadb --skip-ssl --socket="$2" -e 'FLUSH SSL' </dev/null >/dev/null 2>&1 || return 1
+  tb_log "$1: certificate reloaded (FLUSH SSL)"
+}
+
+# The accounts, on the primary (replicated from there) and on a replica being seeded. Every
+# statement is idempotent, and replicated ones must not fail on a replica that has the accounts.
+mysql_users_sql() {
+  local h
+  for h in localhost 127.0.0.1 ::1; do
+    cat <<EOF
+CREATE USER IF NOT EXISTS '$TB_DB_USER'@'$h';
+ALTER USER '$TB_DB_USER'@'$h' IDENTIFIED BY '$TB_DB_PASS';
+REVOKE ALL PRIVILEGES, GRANT OPTION FROM '$TB_DB_USER'@'$h';
+GRANT SELECT, PROCESS, REPLICATION CLIENT, SLAVE MONITOR ON *.* TO '$TB_DB_USER'@'$h';
+CREATE USER IF NOT EXISTS '$TB_DB_ADMIN_USER'@'$h';
+ALTER USER '$TB_DB_ADMIN_USER'@'$h' IDENTIFIED BY '$TB_DB_ADMIN_PASS';
+GRANT ALL PRIVILEGES ON *.* TO '$TB_DB_ADMIN_USER'@'$h' WITH GRANT OPTION;
+EOF
+  done
+  cat <<EOF
+CREATE USER IF NOT EXISTS '$TB_DB_REPL_USER'@'127.0.0.1';
+ALTER USER '$TB_DB_REPL_USER'@'127.0.0.1' IDENTIFIED BY '$TB_DB_REPL_PASS';
+REVOKE ALL PRIVILEGES, GRANT OPTION FROM '$TB_DB_REPL_USER'@'127.0.0.1';
+GRANT REPLICATION SLAVE ON *.* TO '$TB_DB_REPL_USER'@'127.0.0.1';
+EOF
+}
+# The test data, exactly these rows (rows a test added are removed).
+mysql_data_sql() {
+  cat <<EOF
+CREATE DATABASE IF NOT EXISTS $TB_DB_NAME;
+CREATE TABLE IF NOT EXISTS $TB_DB_NAME.counts (name VARCHAR(64) NOT NULL PRIMARY KEY, n INT NULL) ENGINE=InnoDB;
+DELETE FROM $TB_DB_NAME.counts WHERE name NOT IN ('answer', 'text');
+INSERT INTO $TB_DB_NAME.counts (name, n) VALUES ('answer', 42), ('text', NULL) ON DUPLICATE KEY UPDATE n = VALUES(n);
+EOF
+}
+# What the provisioning produced: grants (with password hashes), the table and its rows. Fails
+# when an account or the table is missing.
+mysql_fingerprint() {
+  local h
+  {
+    for h in localhost 127.0.0.1 ::1; do
+      echo "SHOW GRANTS FOR '$TB_DB_USER'@'$h'; SHOW GRANTS FOR '$TB_DB_ADMIN_USER'@'$h';"
+    done
+    echo "SHOW GRANTS FOR '$TB_DB_REPL_USER'@'127.0.0.1';"
+    echo "SHOW CREATE TABLE $TB_DB_NAME.counts; SELECT name, IFNULL(n, 'NULL') FROM $TB_DB_NAME.counts ORDER BY name;"
+  } | mysql_primary 2>/dev/null | md5sum | cut -d' ' -f1
+}
+# Provision the primary unless the SQL and the fingerprint are those of the last provisioning.
+mysql_provision() {
+  local state=$TB_STATE_DIR/mariadb.state want fp
+  want=$({ mysql_users_sql; mysql_data_sql; } | md5sum | cut -d' ' -f1)
+  fp=$(mysql_fingerprint) || fp=missing
+  if [ "$(cat "$state" 2>/dev/null)" = "$want $fp" ]; then
+    tb_log "mariadb: accounts and $TB_DB_NAME as set up"
+    return 0
+  fi
+  tb_log "mariadb: applying accounts and $TB_DB_NAME.counts (new, or changed since setup last applied them)"
+  { mysql_users_sql; mysql_data_sql; } | mysql_primary >>"$TB_LOG_DIR/mariadb-start.log" 2>&1 ||
+    tb_die "mariadb: provisioning failed" "$TB_LOG_DIR/mariadb-start.log"
+  fp=$(mysql_fingerprint) || tb_die "mariadb: accounts or $TB_DB_NAME.counts missing after provisioning"
+  echo "$want $fp" >"$state"
+}
+
+# mysql_replica_field NAME -- a field of SHOW REPLICA STATUS ("" when no replication is set up).
+mysql_replica_status() {
+  mariadb --skip-ssl --socket="$TB_MYSQL_REPLICA_SOCKET" -E -e 'SHOW REPLICA STATUS' </dev/null 2>/dev/null || true
+}
+mysql_replica_field() {
+  awk -v k="$1" '{ f = $1; sub(/:$/, "", f) } f == k { sub(/^[^:]*: ?/, ""); print; exit }' <<<"$MYSQL_RS"
+}
+# The replication settings of CHANGE MASTER and how SHOW REPLICA STATUS shows them.
+MYSQL_CHANGE_MASTER="CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$TB_MYSQL_PORT,
+  MASTER_USER='$TB_DB_REPL_USER', MASTER_PASSWORD='$TB_DB_REPL_PASS', MASTER_CONNECT_RETRY=1,
+  MASTER_SSL=1, MASTER_SSL_CA='$TB_CERT_DIR/ca.pem', MASTER_SSL_VERIFY_SERVER_CERT=1,
+  MASTER_USE_GTID=slave_pos, MASTER_DELAY=0"
+mysql_replica_configured() {
+  [ "$(mysql_replica_field Master_Host)" = 127.0.0.1 ] &&
+    [ "$(mysql_replica_field Master_Port)" = "$TB_MYSQL_PORT" ] &&
+    [ "$(mysql_replica_field Master_User)" = "$TB_DB_REPL_USER" ] &&
+    [ "$(mysql_replica_field Connect_Retry)" = 1 ] &&
+    [ "$(mysql_replica_field Master_SSL_Allowed)" = Yes ] &&
+    [ "$(mysql_replica_field Master_SSL_Verify_Server_Cert)" = Yes ] &&
+    [ "$(mysql_replica_field Using_Gtid)" = Slave_Pos ] &&
+    [ "$(mysql_replica_field SQL_Delay)" = 0 ]
+}
+# Seed the replica with the primary's accounts and a dump of monitest taken at a GTID, then
+# replicate from that GTID on (the primary's binary logs before it are never needed).
+mysql_seed_replica() {
+  local log=$TB_LOG_DIR/mariadb-replica-start.log dump
+  tb_log "mariadb-replica: seeding from the primary and starting replication"
+  # the dump sets gtid_slave_pos to the primary's position at the time of the snapshot
+  dump=$(mariadb-dump --skip-ssl --socket="$TB_MYSQL_SOCKET" --single-transaction --gtid --master-data=1 \
+    --databases "$TB_DB_NAME" </dev/null 2>>"$log") || tb_die "mariadb-replica: mariadb-dump of the primary failed" "$log"
+  {
+    echo 'STOP SLAVE; RESET SLAVE ALL;'
+    mysql_users_sql
+    printf '%s\n' "$dump"
+    echo "$MYSQL_CHANGE_MASTER; START SLAVE;"
+  } | mysql_replica >>"$log" 2>&1 || tb_die "mariadb-replica: seeding failed" "$log" "$TB_MYSQL_REPLICA_LOG"
+}
+# mysql_replica_wait -- both threads running and everything the primary logged so far applied (10 s).
+mysql_replica_wait() {
+  local i pos
+  for ((i = 0; i < 100; i++)); do
+    [ "$(mysql_replica_field Slave_IO_Running)" = Yes ] && [ "$(mysql_replica_field Slave_SQL_Running)" = Yes ] && break
+    # a thread that stopped again after START SLAVE hit an error (a reconnecting one shows Connecting)
+    [ "$i" -ge 3 ] && { [ "$(mysql_replica_field Slave_IO_Running)" = No ] || [ "$(mysql_replica_field Slave_SQL_Running)" = No ]; } &&
+      return 1
+    sleep 0.1
+    MYSQL_RS=$(mysql_replica_status)
+  done
+  [ "$i" -lt 100 ] || return 1
+  pos=$(echo 'SELECT @@gtid_binlog_pos' | mysql_primary) || return 1
+  [ "$(echo "SELECT MASTER_GTID_WAIT('$pos', 10)" | mysql_replica)" = 0 ]
+}
+# Replication as it should be: set up if it is not (or differently), threads started if a test
+# stopped them; if it still does not catch up (an error in the SQL thread, a binary log the
+# primary no longer has) the replica is seeded again.
+mysql_replication() {
+  MYSQL_RS=$(mysql_replica_status)
+  if ! mysql_replica_configured; then
+    mysql_seed_replica
+    MYSQL_RS=$(mysql_replica_status)
+  elif [ "$(mysql_replica_field Slave_IO_Running)" = No ] || [ "$(mysql_replica_field Slave_SQL_Running)" = No ]; then
+    tb_log "mariadb-replica: replication threads stopped (IO $(mysql_replica_field Slave_IO_Running), SQL $(mysql_replica_field Slave_SQL_Running)), starting them"
+    echo 'START SLAVE' | mysql_replica >>"$TB_LOG_DIR/mariadb-replica-start.log" 2>&1 || true
+    MYSQL_RS=$(mysql_replica_status)
+  fi
+  mysql_replica_wait && return 0
+  tb_log "mariadb-replica: not replicating (IO error: $(mysql_replica_field Last_IO_Error); SQL error: $(mysql_replica_field Last_SQL_Error))"
+  mysql_seed_replica
+  MYSQL_RS=$(mysql_replica_status)
+  mysql_replica_wait ||
+    tb_die "mariadb-replica does not replicate after seeding (IO: $(mysql_replica_field Last_IO_Error); SQL: $(mysql_replica_field Last_SQL_Error))" \
+      "$TB_MYSQL_REPLICA_LOG" "$TB_MYSQL_LOG"
+  tb_log "mariadb-replica: replicating"
+}
+
+if [ "$MYSQL_RELOAD" = 1 ] && [ "$MYSQL_CHANGED" = 0 ]; then
+  mysql_flush_ssl mariadb "$TB_MYSQL_SOCKET" || MYSQL_CHANGED=1
+fi
+ensure mariadb mariadbd "$MYSQL_CHANGED" tb_stop_mysql start_mysql "$TB_MYSQL_LOG" "${TB_MYSQL_PORTS[@]}"
+mysql_wait "$MYSQL_STARTED" "$TB_MYSQL_SOCKET" mariadb "$TB_MYSQL_LOG"
+mysql_provision
+# The replica's datadir is made once (the marker is written after mariadb-install-db succeeded).
+if [ ! -f "$TB_MYSQL_REPLICA_DIR/rsplugins-initialised" ]; then
+  tb_log "mariadb-replica: creating $TB_MYSQL_REPLICA_DIR"
+  tb_stop_mysql_replica || tb_die "mariadb-replica: port $TB_MYSQL_REPLICA_PORT busy"
+  rm -rf "$TB_MYSQL_REPLICA_DIR"
+  install -d -m 700 -o mysql -g mysql "$TB_MYSQL_REPLICA_DIR"
+  mariadb-install-db --defaults-file="$TB_MYSQL_REPLICA_CNF" --skip-test-db \
+    --auth-root-authentication-method=socket </dev/null >>"$TB_LOG_DIR/mariadb-replica-start.log" 2>&1 ||
+    tb_die "mariadb-install-db failed for the replica" "$TB_LOG_DIR/mariadb-replica-start.log"
+  touch "$TB_MYSQL_REPLICA_DIR/rsplugins-initialised"
+  MYSQL_REPLICA_CHANGED=1
+fi
+if [ "$MYSQL_RELOAD" = 1 ] && [ "$MYSQL_REPLICA_CHANGED" = 0 ]; then
+  mysql_flush_ssl mariadb-replica "$TB_MYSQL_REPLICA_SOCKET" || MYSQL_REPLICA_CHANGED=1
+fi
+ensure mariadb-replica mariadbd "$MYSQL_REPLICA_CHANGED" tb_stop_mysql_replica start_mysql_replica \
+  "$TB_MYSQL_REPLICA_LOG" "${TB_MYSQL_REPLICA_PORTS[@]}"
+mysql_wait "$MYSQL_REPLICA_STARTED" "$TB_MYSQL_REPLICA_SOCKET" mariadb-replica "$TB_MYSQL_REPLICA_LOG"
+mysql_replication
+
+# --- PostgreSQL. Started with pg_ctl as Debian's pg_ctlcluster does (its postgresql.conf names
+#     the data directory, pg_hba.conf, socket directory and pid file), minus pg_ctlcluster's
+#     half-second polling: ready in 0.2 s instead of 2.3 s. pg_ctl -w returns once the server
+#     accepts connections (a hot standby: read-only ones). pg_ctlcluster stop/status/pg_lsclusters
+#     work on it as on any cluster.
+# start_pg CLUSTER DATADIR STARTLOG
+start_pg() {
+  install -d -m 2775 -o postgres -g postgres "$TB_PG_SOCKET_DIR"
+  (cd / && setsid -w runuser -u postgres -- env -i LANG=C.UTF-8 PATH=/usr/bin:/bin \
+    "$PG_BIN/pg_ctl" start -w -s -t 30 -D "$2" -l "/var/log/postgresql/postgresql-$TB_PG_VERSION-$1.log" \
+    -o "-c config_file=$PG_ETC/$1/postgresql.conf") </dev/null >>"$3" 2>&1
+}
+start_pgsql() { start_pg main "$TB_PG_DIR" "$1"; }
+start_pgsql_standby() { start_pg "$TB_PG_STANDBY_CLUSTER" "$TB_PG_STANDBY_DIR" "$1"; }
+# pg_sql PORT DB -- SQL on stdin as postgres over the unix socket; unaligned, tuples only.
+pg_sql() {
+  (cd / && runuser -u postgres -- "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$TB_PG_SOCKET_DIR" -p "$1" -d "$2")
+}
+# pg_reload NAME CHANGED RELOAD CLUSTER -- a changed pg_hba.conf or certificate needs only a reload.
+pg_reload() {
+  [ "$3" = 1 ] && [ "$2" = 0 ] || return 0
+  pg_ctlcluster "$TB_PG_VERSION" "$4" reload </dev/null >>"$TB_LOG_DIR/$1-start.log" 2>&1 &&
+    tb_log "$1: pg_hba.conf or certificate changed, reloaded"
+  return 0
+}
+# pg_sysid DATADIR -- the database system identifier (a standby has its primary's).
+pg_sysid() { "$PG_BIN/pg_controldata" -D "$1" 2>/dev/null | awk -F': *' '/^Database system identifier/ { print $2 }'; }
+pg_data_sql() {
+  cat <<EOF
+DO \$\$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$TB_DB_USER') THEN CREATE ROLE $TB_DB_USER; END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$TB_DB_ADMIN_USER') THEN CREATE ROLE $TB_DB_ADMIN_USER; END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$TB_DB_REPL_USER') THEN CREATE ROLE $TB_DB_REPL_USER; END IF;
+END
+\$\$;
+ALTER ROLE $TB_DB_USER WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '$TB_DB_PASS';
+GRANT pg_monitor TO $TB_DB_USER;
+ALTER ROLE $TB_DB_ADMIN_USER WITH LOGIN SUPERUSER PASSWORD '$TB_DB_ADMIN_PASS';
+ALTER ROLE $TB_DB_REPL_USER WITH LOGIN REPLICATION NOSUPERUSER PASSWORD '$TB_DB_REPL_PASS';
+SELECT 'CREATE DATABASE $TB_DB_NAME OWNER $TB_DB_USER'
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$TB_DB_NAME') \gexec
+ALTER DATABASE $TB_DB_NAME OWNER TO $TB_DB_USER;
+\connect $TB_DB_NAME
+CREATE TABLE IF NOT EXISTS public.counts (name varchar(64) PRIMARY KEY, n integer);
+ALTER TABLE public.counts OWNER TO $TB_DB_USER;
+DELETE FROM public.counts WHERE name NOT IN ('answer', 'text');
+INSERT INTO public.counts (name, n) VALUES ('answer', 42), ('text', NULL)
+  ON CONFLICT (name) DO UPDATE SET n = EXCLUDED.n;
+EOF
+}
+pg_fingerprint() {
+  pg_sql "$TB_PG_PORT" "$TB_DB_NAME" 2>/dev/null <<EOF | md5sum | cut -d' ' -f1
+SELECT rolname, rolcanlogin, rolsuper, rolreplication, rolcreatedb, rolcreaterole, rolpassword
+  FROM pg_authid WHERE rolname IN ('$TB_DB_USER', '$TB_DB_ADMIN_USER', '$TB_DB_REPL_USER') ORDER BY 1;
+SELECT r.rolname, m.rolname FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid
+  JOIN pg_roles m ON m.oid = a.member WHERE m.rolname = '$TB_DB_USER' ORDER BY 1;
+SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database();
+SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'counts';
+SELECT column_name, data_type, is_nullable FROM information_schema.columns
+  WHERE table_schema = 'public' AND table_name = 'counts' ORDER BY ordinal_position;
+SELECT name, coalesce(n::text, 'NULL') FROM public.counts ORDER BY name;
+EOF
+}
+pg_provision() {
+  local state=$TB_STATE_DIR/postgresql.state want fp
+  want=$(pg_data_sql | md5sum | cut -d' ' -f1)
+  fp=$(pg_fingerprint) || fp=missing
+  if [ "$(cat "$state" 2>/dev/null)" = "$want $fp" ]; then
+    tb_log "pgsql: roles and $TB_DB_NAME as set up"
+    return 0
+  fi
+  tb_log "pgsql: applying roles and $TB_DB_NAME.counts (new, or changed since setup last applied them)"
+  pg_data_sql | pg_sql "$TB_PG_PORT" postgres >>"$TB_LOG_DIR/pgsql-start.log" 2>&1 ||
+    tb_die "pgsql: provisioning failed" "$TB_LOG_DIR/pgsql-start.log"
+  fp=$(pg_fingerprint) || tb_die "pgsql: roles or $TB_DB_NAME.counts missing after provisioning"
+  echo "$want $fp" >"$state"
+}
+# The standby is a base backup of the primary, made once: valid while it was built from this
+# primary (same system identifier) and still is a standby (standby.signal; a promoted one is not).
+pg_standby_valid() {
+  local sysid
+  sysid=$(pg_sysid "$TB_PG_DIR")
+  [ -n "$sysid" ] && [ -f "$TB_PG_STANDBY_DIR/standby.signal" ] &&
+    [ "$(pg_sysid "$TB_PG_STANDBY_DIR")" = "$sysid" ] &&
+    [ "$(cat "$TB_STATE_DIR/postgresql-standby.sysid" 2>/dev/null)" = "$sysid" ]
+}
+pg_build_standby() {
+  local log=$TB_LOG_DIR/pgsql-standby-start.log i
+  tb_log "pgsql-standby: pg_basebackup of the primary into $TB_PG_STANDBY_DIR (slot $TB_PG_SLOT)"
+  tb_stop_pgsql_standby || tb_die "pgsql-standby: port $TB_PG_STANDBY_PORT busy"
+  rm -f "$TB_STATE_DIR/postgresql-standby.sysid"
+  # the slot of an older standby: released (inactive) once its walsender has exited
+  for ((i = 0; i < 100; i++)); do
+    [ "$(echo "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$TB_PG_SLOT' AND active" |
+      pg_sql "$TB_PG_PORT" postgres)" = 0 ] && break
+    sleep 0.1
+  done
+  echo "SELECT pg_drop_replication_slot('$TB_PG_SLOT') FROM pg_replication_slots WHERE slot_name = '$TB_PG_SLOT'" |
+    pg_sql "$TB_PG_PORT" postgres >>"$log" 2>&1 || tb_die "pgsql-standby: cannot drop slot $TB_PG_SLOT" "$log"
+  rm -rf "$TB_PG_STANDBY_DIR"
+  # -R writes standby.signal and primary_conninfo (this conninfo) into postgresql.auto.conf
+  (cd / && runuser -u postgres -- "$PG_BIN/pg_basebackup" -D "$TB_PG_STANDBY_DIR" -R -X stream -C -S "$TB_PG_SLOT" \
+    -c fast -d "host=127.0.0.1 port=$TB_PG_PORT user=$TB_DB_REPL_USER password=$TB_DB_REPL_PASS sslmode=verify-full sslrootcert=$TB_CERT_DIR/ca.pem") \
+    </dev/null >>"$log" 2>&1 || tb_die "pgsql-standby: pg_basebackup failed" "$log" "$TB_PG_LOG"
+  pg_sysid "$TB_PG_STANDBY_DIR" >"$TB_STATE_DIR/postgresql-standby.sysid"
+  PG_STANDBY_CHANGED=1
+}
+# pg_standby_wait -- streaming from the primary and replayed up to its current WAL position (15 s).
+pg_standby_wait() {
+  local i lsn st
+  lsn=$(echo 'SELECT pg_current_wal_lsn()' | pg_sql "$TB_PG_PORT" postgres) || return 1
+  for ((i = 0; i < 150; i++)); do
+    # in recovery (not promoted), WAL receiver state, replayed up to lsn, replay paused (by a test)
+    st=$(pg_sql "$TB_PG_STANDBY_PORT" postgres 2>/dev/null <<EOF
+SELECT concat_ws(' ', pg_is_in_recovery(), coalesce((SELECT status FROM pg_stat_wal_receiver), 'none'),
+  coalesce(pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn, false),
+  CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END)
+EOF
+    ) || st=
+    case $st in
+      't streaming t f') return 0 ;;
+      f\ *) return 1 ;;    # promoted
+      *\ t)
+        tb_log "pgsql-standby: WAL replay paused, resuming it"
+        echo 'SELECT pg_wal_replay_resume()' | pg_sql "$TB_PG_STANDBY_PORT" postgres >/dev/null 2>&1 || true
+        ;;
+    esac
+    sleep 0.1
+  done
+  return 1
+}
+
+pg_reload pgsql "$PG_CHANGED" "$PG_RELOAD" main
+ensure pgsql postgres "$PG_CHANGED" tb_stop_pgsql start_pgsql "$TB_PG_LOG" "${TB_PG_PORTS[@]}"
+pg_provision
+pg_standby_valid || pg_build_standby
+pg_reload pgsql-standby "$PG_STANDBY_CHANGED" "$PG_STANDBY_RELOAD" "$TB_PG_STANDBY_CLUSTER"
+ensure pgsql-standby postgres "$PG_STANDBY_CHANGED" tb_stop_pgsql_standby start_pgsql_standby \
+  "$TB_PG_STANDBY_LOG" "${TB_PG_STANDBY_PORTS[@]}"
+if ! pg_standby_wait; then
+  tb_log "pgsql-standby: not streaming from the primary, building it again"
+  pg_build_standby
+  ensure pgsql-standby postgres 1 tb_stop_pgsql_standby start_pgsql_standby "$TB_PG_STANDBY_LOG" \
+    "${TB_PG_STANDBY_PORTS[@]}"
+  pg_standby_wait || tb_die "pgsql-standby does not stream from the primary" "$TB_PG_STANDBY_LOG" "$TB_PG_LOG"
+fi
+
 # ---------------------------------------------------------------------------------------------
 # 6. Environment file for the Rust tests (KEY=VALUE, no quoting, no spaces in values)
 # ---------------------------------------------------------------------------------------------
@@ -792,6 +1258,22 @@ RSPLUGINS_TESTBED_HTTP_VHOST=www.example.test
 RSPLUGINS_TESTBED_HTTP_USER=webmon
 RSPLUGINS_TESTBED_HTTP_PASS=webpass
 RSPLUGINS_TESTBED_HTTP_LARGE_SIZE=2097152
+RSPLUGINS_TESTBED_MYSQL_PORT=$TB_MYSQL_PORT
+RSPLUGINS_TESTBED_MYSQL_SOCKET=$TB_MYSQL_SOCKET
+RSPLUGINS_TESTBED_MYSQL_REPLICA_PORT=$TB_MYSQL_REPLICA_PORT
+RSPLUGINS_TESTBED_MYSQL_REPLICA_SOCKET=$TB_MYSQL_REPLICA_SOCKET
+RSPLUGINS_TESTBED_PGSQL_PORT=$TB_PG_PORT
+RSPLUGINS_TESTBED_PGSQL_STANDBY_PORT=$TB_PG_STANDBY_PORT
+RSPLUGINS_TESTBED_PGSQL_SOCKET_DIR=$TB_PG_SOCKET_DIR
+RSPLUGINS_TESTBED_PGSQL_SLOT=$TB_PG_SLOT
+RSPLUGINS_TESTBED_DB_USER=$TB_DB_USER
+RSPLUGINS_TESTBED_DB_PASS=$TB_DB_PASS
+RSPLUGINS_TESTBED_DB_NAME=$TB_DB_NAME
+RSPLUGINS_TESTBED_DB_TABLE=counts
+RSPLUGINS_TESTBED_DB_ADMIN_USER=$TB_DB_ADMIN_USER
+RSPLUGINS_TESTBED_DB_ADMIN_PASS=$TB_DB_ADMIN_PASS
+RSPLUGINS_TESTBED_DB_REPL_USER=$TB_DB_REPL_USER
+RSPLUGINS_TESTBED_DB_REPL_PASS=$TB_DB_REPL_PASS
 EOF
 
 # ---------------------------------------------------------------------------------------------
@@ -807,3 +1289,7 @@ summary sshd "${TB_SSHD_PORTS[*]}"
 summary named "${TB_NAMED_PORTS[*]}"
 summary named-secondary "${TB_NAMED2_PORTS[*]}"
 summary nginx "${TB_NGINX_PORTS[*]}"
+summary mariadb "${TB_MYSQL_PORTS[*]} $TB_MYSQL_SOCKET"
+summary mariadb-replica "${TB_MYSQL_REPLICA_PORTS[*]} $TB_MYSQL_REPLICA_SOCKET (replicating)"
+summary pgsql "${TB_PG_PORTS[*]} $TB_PG_SOCKET_DIR (cluster $TB_PG_VERSION/main)"
+summary pgsql-standby "${TB_PG_STANDBY_PORTS[*]} (cluster $TB_PG_VERSION/$TB_PG_STANDBY_CLUSTER, streaming)"

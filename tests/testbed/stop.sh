@@ -33,6 +33,11 @@ run_stop sshd tb_stop_sshd
 run_stop named-secondary tb_stop_named "$TB_NAMED2_PID" "${TB_NAMED2_PORTS[@]}"
 run_stop named tb_stop_named "$TB_NAMED_PID" "${TB_NAMED_PORTS[@]}"
 run_stop nginx tb_stop_nginx
+# replicas first: a primary stopped first would leave them retrying to connect
+run_stop mariadb-replica tb_stop_mysql_replica
+run_stop mariadb tb_stop_mysql
+run_stop pgsql-standby tb_stop_pgsql_standby
+run_stop pgsql tb_stop_pgsql
 
 if [ ${#failed[@]} -gt 0 ]; then
   tb_die "still listening after stop: ${failed[*]} (check \`ss -ltnp\`)"
