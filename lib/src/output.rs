@@ -40,6 +40,9 @@ pub enum FirstLine {
     /// `SERVICE STATE: summary`, the form of the C plugins that print it so
     /// (check_procs, check_dns, check_http): users' filters match it.
     Colon,
+    /// The summary alone, as C check_mysql prints it (`Uptime: 81  Threads:
+    /// 1 ...`, `Access denied for user ...`): the exit code carries the state.
+    Bare,
 }
 
 impl FirstLine {
@@ -47,6 +50,7 @@ impl FirstLine {
         match self {
             FirstLine::Dash => " - ",
             FirstLine::Colon => ": ",
+            FirstLine::Bare => "",
         }
     }
 }
@@ -97,7 +101,11 @@ pub fn render_text(service: &str, result: &CheckResult) -> String {
 /// The text with the first line in `form`.
 pub fn render_text_as(service: &str, form: FirstLine, result: &CheckResult) -> String {
     let form = result.first_line.unwrap_or(form);
-    let mut first = format!("{} {}", service, result.state());
+    let mut first = if form == FirstLine::Bare {
+        String::new()
+    } else {
+        format!("{} {}", service, result.state())
+    };
     // An empty summary (check_disk -e with all well) is the state alone, as C.
     if !result.summary.is_empty() {
         first.push_str(form.separator());
@@ -282,6 +290,16 @@ mod tests {
         assert_eq!(
             render_text("DISK", &top),
             "DISK CRITICAL - 2 mounts checked | /=10% /data=99%\n\\_ [OK] / 10% used\n\\_ [CRITICAL] /data 99% used\n  inode use 5%\n"
+        );
+    }
+
+    #[test]
+    fn the_bare_form_is_the_summary_alone() {
+        let mut r = CheckResult::with_state(State::Critical, "Access denied");
+        r.perf(Perfdata::new("x", 1.0, Uom::None));
+        assert_eq!(
+            render_text_as("MYSQL", FirstLine::Bare, &r),
+            "Access denied | x=1\n"
         );
     }
 

@@ -28,7 +28,6 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
-use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
@@ -228,12 +227,15 @@ fn server_name(host: &str, options: &TlsOptions) -> Result<ServerName<'static>, 
 
 /// Performs the client handshake on `stream` (fresh, or after a STARTTLS
 /// reply) and reports what it established.
-pub async fn handshake(
-    stream: TcpStream,
+pub async fn handshake<S>(
+    stream: S,
     host: &str,
     options: &TlsOptions,
     deadline: &Deadline,
-) -> Result<(TlsStream<TcpStream>, TlsFacts), NetError> {
+) -> Result<(TlsStream<S>, TlsFacts), NetError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let config = client_config(options)?;
     let name = server_name(host, options)?;
     let connector = TlsConnector::from(config);
