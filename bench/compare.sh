@@ -55,6 +55,10 @@ dig|$C/check_dig -H 127.0.0.1 -l example.test -T MX|$R/check_dig_rs -H 127.0.0.1
 dig-expect|$C/check_dig -H 127.0.0.1 -l mail.example.test -a 192.0.2.25|$R/check_dig_rs -H 127.0.0.1 -l mail.example.test -a 192.0.2.25
 http|$C/check_http -H localhost -u /health -s OK|$R/check_http_rs -H localhost -u /health -s OK
 https|$C/check_http -H localhost -S -u /health -s OK|$R/check_http_rs -H localhost -S -u /health -s OK
+mysql|$C/check_mysql -H 127.0.0.1 -u monitor -p monpass|$R/check_mysql_rs -H 127.0.0.1 -u monitor -p monpass
+mysql-query|$C/check_mysql_query -H 127.0.0.1 -u monitor -p monpass -q select(5)|$R/check_mysql_query_rs -H 127.0.0.1 -u monitor -p monpass -q select(5)
+pgsql|$C/check_pgsql -H 127.0.0.1 -l monitor -p monpass -d monitest|$R/check_pgsql_rs -H 127.0.0.1 -l monitor -p monpass -d monitest
+pgsql-query|$C/check_pgsql -H 127.0.0.1 -l monitor -p monpass -d monitest -q select(5)|$R/check_pgsql_rs -H 127.0.0.1 -l monitor -p monpass -d monitest -q select(5)
 CASES
 )
 

@@ -53,6 +53,7 @@ pub fn within(limit: std::time::Duration, cmd: &mut Command) -> assert_cmd::asse
 
 pub mod dns_peer;
 pub mod engine;
+pub mod http_peer;
 pub mod peer;
 pub mod pki;
 
@@ -124,6 +125,18 @@ pub fn testbed_bind() -> bool {
         && available(
             "BIND of tests/testbed (RSPLUGINS_TESTBED_DNS_PORT)",
             testbed_env("RSPLUGINS_TESTBED_DNS_PORT").is_some(),
+        )
+}
+
+/// The testbed's MariaDB (primary and replica) and PostgreSQL (primary and
+/// standby) are up (a testbed from before them counts as missing: a failure
+/// under CI).
+pub fn testbed_db() -> bool {
+    testbed()
+        && available(
+            "MariaDB and PostgreSQL of tests/testbed (RSPLUGINS_TESTBED_MYSQL_PORT, _PGSQL_PORT)",
+            testbed_env("RSPLUGINS_TESTBED_MYSQL_PORT").is_some()
+                && testbed_env("RSPLUGINS_TESTBED_PGSQL_PORT").is_some(),
         )
 }
 

@@ -91,6 +91,9 @@ struct Values {
     mail_pass: String,
     ftp_user: String,
     ftp_pass: String,
+    db_user: String,
+    db_pass: String,
+    db_name: String,
 }
 
 impl Values {
@@ -106,6 +109,9 @@ impl Values {
             mail_pass: get("MAIL_PASS"),
             ftp_user: get("FTP_USER"),
             ftp_pass: get("FTP_PASS"),
+            db_user: get("DB_USER"),
+            db_pass: get("DB_PASS"),
+            db_name: get("DB_NAME"),
         }
     }
 }
@@ -210,6 +216,42 @@ fn icinga2_typical(name: &str, v: &Values) -> Option<(Vec<(&'static str, Var)>, 
                 ("tcp_expect", s("220")),
                 ("tcp_warning", s("2")),
                 ("tcp_critical", s("5")),
+            ],
+            Ok,
+        ),
+        "check_db_rs" => t(
+            vec![
+                ("db_type", s("mysql")),
+                ("db_user", s(&v.db_user)),
+                ("db_password", s(&v.db_pass)),
+                ("db_database", s(&v.db_name)),
+                ("db_query", s("select 42")),
+                ("db_query_warning", s("50")),
+                ("db_connections", Var::Bool(true)),
+            ],
+            Ok,
+        ),
+        "check_mysql_rs" => t(
+            vec![
+                ("mysql_username", s(&v.db_user)),
+                ("mysql_password", s(&v.db_pass)),
+            ],
+            Ok,
+        ),
+        "check_mysql_query_rs" => t(
+            vec![
+                ("mysql_query_username", s(&v.db_user)),
+                ("mysql_query_password", s(&v.db_pass)),
+                ("mysql_query_query", s("select 5")),
+                ("mysql_query_warning", s("10")),
+            ],
+            Ok,
+        ),
+        "check_pgsql_rs" => t(
+            vec![
+                ("pgsql_logname", s(&v.db_user)),
+                ("pgsql_password", s(&v.db_pass)),
+                ("pgsql_database", s(&v.db_name)),
             ],
             Ok,
         ),
@@ -396,6 +438,22 @@ fn nagios_typical(name: &str, v: &Values) -> Option<(String, Expect)> {
             ),
             Ok,
         ),
+        "check_db_rs" => (
+            format!(
+                "--type pgsql -u {} -P {} -d {} --query 'select 5' --connections",
+                v.db_user, v.db_pass, v.db_name
+            ),
+            Ok,
+        ),
+        "check_mysql_rs" => (format!("-u {} -p {}", v.db_user, v.db_pass), Ok),
+        "check_mysql_query_rs" => (
+            format!("-u {} -p {} -q 'select 5' -w 10", v.db_user, v.db_pass),
+            Ok,
+        ),
+        "check_pgsql_rs" => (
+            format!("-l {} -p {} -d {}", v.db_user, v.db_pass, v.db_name),
+            Ok,
+        ),
         _ => return None,
     };
     Some((arg, e))
@@ -444,6 +502,10 @@ fn differs_from_c_by_design(service: &str) -> Option<&'static str> {
         "stock--check_http2" | "stock--check_http2_4" => {
             Some("check_http_rs refuses an empty threshold with UNKNOWN")
         }
+        // Debian's mysql.cfg passes `-p '$ARG2$'`: C logs in without a password.
+        "stock--check_mysql_cmdlinecred"
+        | "stock--check_mysql_database"
+        | "stock--check_mysql_slave" => Some("check_mysql_rs refuses an empty -p with UNKNOWN"),
         // Debian's check_squid passes `-p '$ARG1$'`: C connects to port 0.
         "stock--check_squid" | "stock--check_squid_4" => {
             Some("check_http_rs refuses an empty port with UNKNOWN")
@@ -483,6 +545,15 @@ fn loopback_server_option(binary: &str) -> Option<&'static str> {
         "check_dns_rs" => Some("-s"),
         "check_dig_rs" => Some("-H"),
         _ => None,
+    }
+}
+
+/// The option that names the port: `-p`, but `-P` for C's database plugins
+/// (their `-p` is the password).
+fn port_option(binary: &str) -> &'static str {
+    match binary {
+        "check_mysql_rs" | "check_mysql_query_rs" | "check_pgsql_rs" => "-P",
+        _ => "-p",
     }
 }
 
@@ -608,7 +679,8 @@ fn compare(case: &Case, seen: &Seen, hand: &HandRun, nagios: bool, problems: &mu
             l
         }
     };
-    if !timed_out && line(seen.summary.trim_end()) != line(&by_hand.summary) {
+    // Engines drop the leading space of C check_pgsql's ` OK - database ...`.
+    if !timed_out && line(seen.summary.trim()) != line(by_hand.summary.trim_start()) {
         problems.push(format!(
             "{svc}: first line differs (numbers aside):\n  engine:  {}\n  by hand: {}",
             seen.summary, by_hand.summary
@@ -905,7 +977,7 @@ fn icinga2_runs_every_shipped_command_as_by_hand() {
         }
         if c.is_network() {
             let var = |opt: &str| c.option(opt).and_then(|a| a.var()).map(str::to_string);
-            let (Some(port), Some(timeout)) = (var("-p"), var("-t")) else {
+            let (Some(port), Some(timeout)) = (var(port_option(&binary)), var("-t")) else {
                 // e.g. check_dns: no port to point at the hanging one
                 no_timeout_case.push(c.name.clone());
                 continue;
@@ -1308,7 +1380,8 @@ fn nagios_runs_our_commands_and_debians_stock_lines_as_by_hand() {
         }
         let bin = Path::new(&binary);
         if line.contains("$HOSTADDRESS$") || !guard.is_empty() {
-            if !help_has(bin, "-p") {
+            let port_opt = port_option(bin.file_name().and_then(|f| f.to_str()).unwrap_or(""));
+            if !help_has(bin, port_opt) {
                 no_timeout_case.push(name.clone());
                 continue;
             }
@@ -1316,10 +1389,10 @@ fn nagios_runs_our_commands_and_debians_stock_lines_as_by_hand() {
             // The typical arguments pointed at the hanging port (required ones stay).
             let kept = without_options(
                 typical.map(|(a, _)| a).as_deref().unwrap_or(""),
-                &["-p", "-t", "-e"],
+                &[port_opt, "-t", "-e"],
             );
             let mut arg = format!(
-                "{guard}{kept}-p {hang_port} -t {PLUGIN_TIMEOUT}{}",
+                "{guard}{kept}{port_opt} {hang_port} -t {PLUGIN_TIMEOUT}{}",
                 if tcp { ":warning" } else { "" }
             );
             if help_has(bin, "-e") {

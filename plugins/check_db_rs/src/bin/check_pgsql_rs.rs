@@ -1,0 +1,3 @@
+fn main() {
+    check_db_rs::pgsql_dropin::main()
+}
