@@ -357,6 +357,7 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
         replication: args.replication,
         connections: args.connections,
         status: false,
+        describe: true,
     };
     let facts = acquire(&target, &work, &args.common.timeout)?;
     Ok(judge::evaluate(&args, &target, &facts))

@@ -65,16 +65,19 @@ fn replication(conn: &mut Conn) -> Result<Replication, String> {
 }
 
 fn session(conn: &mut Conn, work: &Work, facts: &mut Facts) -> Result<(), DbFailure> {
-    facts.version = conn
-        .query_first::<String, _>("SELECT VERSION()")
-        .map_err(|e| DbFailure::critical(message(&e)))?
-        .unwrap_or_default();
-    facts.tls = conn
-        .query_first::<(String, String), _>("SHOW SESSION STATUS LIKE 'Ssl_version'")
-        .ok()
-        .flatten()
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_empty());
+    if work.describe {
+        facts.version = conn
+            .query_first::<String, _>("SELECT VERSION()")
+            .map_err(|e| DbFailure::critical(message(&e)))?
+            .unwrap_or_default();
+        // SHOW works on MariaDB and MySQL alike (MySQL 8 has no information_schema table for it).
+        facts.tls = conn
+            .query_first::<(String, String), _>("SHOW SESSION STATUS LIKE 'Ssl_version'")
+            .ok()
+            .flatten()
+            .map(|(_, v)| v)
+            .filter(|v| !v.is_empty());
+    }
     if let Some(sql) = &work.query {
         let begun = Instant::now();
         facts.query = Some(
@@ -127,6 +130,8 @@ pub fn acquire(target: &Target, work: &Work, deadline: Deadline) -> Result<Facts
         .pass(target.password.as_ref().map(|p| p.expose().to_string()))
         .db_name(target.database.clone())
         .prefer_socket(false)
+        // Known here, so the driver does not ask the server (a round trip).
+        .max_allowed_packet(Some(64 * 1024 * 1024))
         .tcp_connect_timeout(Some(left()))
         .read_timeout(Some(left()))
         .write_timeout(Some(left()));

@@ -177,11 +177,13 @@ async fn replication(client: &Client) -> Result<Replication, String> {
 }
 
 async fn session(client: &Client, work: &Work, facts: &mut Facts) -> Result<(), DbFailure> {
-    facts.version = first_row(client, "SHOW server_version")
-        .await
-        .map_err(DbFailure::critical)?
-        .and_then(|r| r.into_iter().next().flatten())
-        .unwrap_or_default();
+    if work.describe {
+        facts.version = first_row(client, "SHOW server_version")
+            .await
+            .map_err(DbFailure::critical)?
+            .and_then(|r| r.into_iter().next().flatten())
+            .unwrap_or_default();
+    }
     if let Some(sql) = &work.query {
         let begun = Instant::now();
         facts.query = Some(first_row(client, sql).await.map(|row| {

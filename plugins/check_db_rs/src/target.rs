@@ -84,6 +84,9 @@ pub struct Work {
     pub connections: bool,
     /// MySQL's SHOW GLOBAL STATUS.
     pub status: bool,
+    /// Ask the server's version and TLS for the summary (the C drop-ins
+    /// show neither, and save the round trips).
+    pub describe: bool,
 }
 
 /// The password from the engine's own variable when none was given
