@@ -74,6 +74,21 @@ fn mysql_login_over_tcp_the_socket_and_tls() {
         .assert()
         .code(0)
         .stdout(re(r"\(monitest\), TLSv1\.[23], "));
+    // A client certificate is presented: the server checks it and refuses the testbed's
+    // server certificate, which is not made for clients (an unreadable one fails too).
+    mysql()
+        .args(["--client-cert", "/etc/ssl/rsplugins-test/cert.pem"])
+        .args(["--client-key", "/etc/ssl/rsplugins-test/key.pem"])
+        .assert()
+        .code(2)
+        .stdout(re(r"^MYSQL CRITICAL - TLS failed with 127\.0\.0\.1 port 3306: .*UnsupportedCertificate"));
+    mysql()
+        .args(["--client-cert", "/nonexistent.pem", "--client-key", "/nonexistent.key"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::starts_with(
+            "MYSQL UNKNOWN - cannot read /nonexistent.pem: ",
+        ));
     // Verified against the test CA (the certificate names 127.0.0.1).
     mysql()
         .args(["--ca-file", &testbed_ca()])
@@ -602,11 +617,16 @@ fn usage_errors_are_unknown() {
         .assert()
         .code(3);
     plugin("check_mysql_rs")
-        .args(["-H", "127.0.0.1", "-a", "/tmp/cert.pem"])
+        .args(["-H", "127.0.0.1", "-D", "/etc/ssl/certs"])
         .assert()
         .code(3)
         .stdout(predicate::str::contains(
-            "client certificates) is not supported",
+            "-D (a CA directory; use -C) is not supported",
         ));
+    // A key without its certificate is a usage error.
+    plugin("check_mysql_rs")
+        .args(["-H", "127.0.0.1", "-k", "/tmp/key.pem"])
+        .assert()
+        .code(3);
     plugin("check_mysql_query_rs").assert().code(3);
 }

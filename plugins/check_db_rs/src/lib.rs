@@ -23,7 +23,7 @@ use rsplugins::options::{parse_port, CommonArgs, ThresholdArgs};
 use rsplugins::range::Range;
 use rsplugins::secret::Secret;
 use rsplugins::timeout::TimeoutSpec;
-use rsplugins::tls::TlsOptions;
+use rsplugins::tls::{ClientAuth, TlsOptions};
 use rsplugins::{CheckError, CheckResult, State};
 
 use facts::{Engine, Facts};
@@ -151,6 +151,14 @@ pub struct Args {
     /// Require TLS without verifying the certificate
     #[arg(long = "insecure", conflicts_with = "ca_file")]
     pub insecure: bool,
+
+    /// Client certificate (PEM) to present (implies --tls)
+    #[arg(long = "client-cert", value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+
+    /// Private key (PEM) of the client certificate
+    #[arg(long = "client-key", value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
 
     /// A query whose first column of the first row is judged (a second
     /// column is shown with it)
@@ -318,7 +326,9 @@ pub fn target(args: &Args) -> Result<Target, CheckError> {
         .or(url.engine)
         .ok_or_else(|| CheckError::unknown("say which server: --type mysql|pgsql, or --url"))?;
     let tls = match url.sslmode.as_deref() {
-        _ if args.tls || args.ca_file.is_some() || args.insecure => TlsUse::Require,
+        _ if args.tls || args.ca_file.is_some() || args.insecure || args.client_cert.is_some() => {
+            TlsUse::Require
+        }
         Some("disable") => TlsUse::Off,
         Some("require" | "verify-ca" | "verify-full") => TlsUse::Require,
         Some("prefer" | "allow") | None if engine == Engine::Pgsql => TlsUse::Prefer,
@@ -344,9 +354,29 @@ pub fn target(args: &Args) -> Result<Target, CheckError> {
         tls_options: TlsOptions {
             verify: args.ca_file.is_some(),
             ca_file: args.ca_file.clone(),
+            client_auth: client_auth(&args.client_cert, &args.client_key)?,
             ..TlsOptions::default()
         },
     })
+}
+
+/// A client certificate and key, when both are given; the files must be
+/// readable (the drivers' own errors do not name them).
+pub fn client_auth(
+    cert: &Option<PathBuf>,
+    key: &Option<PathBuf>,
+) -> Result<Option<ClientAuth>, CheckError> {
+    let (Some(cert), Some(key)) = (cert, key) else {
+        return Ok(None);
+    };
+    for path in [cert, key] {
+        std::fs::File::open(path)
+            .map_err(|e| CheckError::unknown(format!("cannot read {}: {e}", path.display())))?;
+    }
+    Ok(Some(ClientAuth {
+        cert: cert.clone(),
+        key: key.clone(),
+    }))
 }
 
 /// Logs in, does what the options ask and judges it.

@@ -149,6 +149,12 @@ pub fn acquire(target: &Target, work: &Work, deadline: Deadline) -> Result<Facts
         if let Some(ca) = &target.tls_options.ca_file {
             ssl = ssl.with_root_cert_path(Some(ca.clone()));
         }
+        if let Some(auth) = &target.tls_options.client_auth {
+            ssl = ssl.with_client_identity(Some(mysql::ClientIdentity::new(
+                auth.cert.clone(),
+                auth.key.clone(),
+            )));
+        }
         opts = opts.ssl_opts(Some(ssl));
     }
     let mut conn = Conn::new(opts).map_err(|e| DbFailure::from_mysql(&e, target, &deadline))?;
@@ -190,6 +196,11 @@ impl DbFailure {
                     "Can't connect to server on {}: Connection refused",
                     target.place()
                 ))
+            }
+            mysql::Error::CodecError(_)
+                if text.contains("alert") || text.contains("certificate") =>
+            {
+                DbFailure::critical(format!("TLS failed with {}: {e}", target.place()))
             }
             mysql::Error::CodecError(_) => DbFailure::critical(format!(
                 "{} does not speak the MySQL protocol ({e})",

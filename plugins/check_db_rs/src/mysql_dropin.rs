@@ -87,12 +87,12 @@ pub struct Args {
     #[arg(short = 'C', long = "ca-cert", value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
 
-    /// Not supported (client certificates): refused
-    #[arg(short = 'a', long = "cert", value_name = "FILE", hide = true)]
+    /// Client certificate (PEM) to present (implies -l)
+    #[arg(short = 'a', long = "cert", value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
 
-    /// Not supported (client certificates): refused
-    #[arg(short = 'k', long = "key", value_name = "FILE", hide = true)]
+    /// Private key (PEM) of the client certificate
+    #[arg(short = 'k', long = "key", value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
 
     /// Not supported (a CA directory; use -C): refused
@@ -139,10 +139,6 @@ pub fn option_file_group(text: &str, group: &str) -> Vec<(String, String)> {
 /// The target of C's options, with the option file's values beneath them.
 pub fn target(args: &Args) -> Result<Target, CheckError> {
     for (given, what) in [
-        (
-            args.cert.is_some() || args.key.is_some(),
-            "-a/-k (client certificates)",
-        ),
         (args.ca_dir.is_some(), "-D (a CA directory; use -C)"),
         (args.ciphers.is_some(), "-L (cipher lists)"),
     ] {
@@ -183,7 +179,7 @@ pub fn target(args: &Args) -> Result<Target, CheckError> {
             .or_else(|| from_file("password").map(Secret::new))
             .or_else(|| password_from_env(Engine::Mysql)),
         database: args.database.clone().or_else(|| from_file("database")),
-        tls: if args.ssl || args.ca_cert.is_some() {
+        tls: if args.ssl || args.ca_cert.is_some() || args.cert.is_some() {
             TlsUse::Require
         } else {
             TlsUse::Off
@@ -191,6 +187,7 @@ pub fn target(args: &Args) -> Result<Target, CheckError> {
         tls_options: TlsOptions {
             verify: args.ca_cert.is_some(),
             ca_file: args.ca_cert.clone(),
+            client_auth: crate::client_auth(&args.cert, &args.key)?,
             ..TlsOptions::default()
         },
     })
