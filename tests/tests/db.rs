@@ -81,9 +81,16 @@ fn mysql_login_over_tcp_the_socket_and_tls() {
         .args(["--client-key", "/etc/ssl/rsplugins-test/key.pem"])
         .assert()
         .code(2)
-        .stdout(re(r"^MYSQL CRITICAL - TLS failed with 127\.0\.0\.1 port 3306: .*UnsupportedCertificate"));
+        .stdout(re(
+            r"^MYSQL CRITICAL - TLS failed with 127\.0\.0\.1 port 3306: .*UnsupportedCertificate",
+        ));
     mysql()
-        .args(["--client-cert", "/nonexistent.pem", "--client-key", "/nonexistent.key"])
+        .args([
+            "--client-cert",
+            "/nonexistent.pem",
+            "--client-key",
+            "/nonexistent.key",
+        ])
         .assert()
         .code(3)
         .stdout(predicate::str::starts_with(
@@ -603,6 +610,74 @@ fn check_pgsql_in_c_s_words() {
         .args(["-w", "0", "-c", "100"])
         .assert()
         .code(1);
+}
+
+/// A MySQL handshake (protocol 10) from a server without TLS (no CLIENT_SSL).
+fn mysql_greeting_without_tls() -> Vec<u8> {
+    let mut p = vec![10u8];
+    p.extend_from_slice(b"5.5.5-10.11.0-MariaDB-fake\0");
+    p.extend_from_slice(&1u32.to_le_bytes());
+    p.extend_from_slice(b"abcdefgh\0");
+    // PROTOCOL_41 | SECURE_CONNECTION | LONG_PASSWORD, not SSL (0x0800).
+    p.extend_from_slice(&(0x0200u16 | 0x8000 | 0x0001).to_le_bytes());
+    p.push(33);
+    p.extend_from_slice(&2u16.to_le_bytes());
+    p.extend_from_slice(&0x0008u16.to_le_bytes()); // PLUGIN_AUTH
+    p.push(21);
+    p.extend_from_slice(&[0; 10]);
+    p.extend_from_slice(b"ijklmnopqrst\0");
+    p.extend_from_slice(b"mysql_native_password\0");
+    let mut packet = (p.len() as u32).to_le_bytes()[..3].to_vec();
+    packet.push(0);
+    packet.extend_from_slice(&p);
+    packet
+}
+
+#[test]
+fn tls_required_but_not_offered_is_critical() {
+    use rsplugins_tests::http_peer::RawPeer;
+    use std::io::{Read, Write};
+    // PostgreSQL: the server answers the SSLRequest with N.
+    let pg = RawPeer::spawn(1, |_, mut stream, _| {
+        let mut request = [0u8; 8];
+        if stream.read_exact(&mut request).is_ok() {
+            let _ = stream.write_all(b"N");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    });
+    plugin("check_db_rs")
+        .args([
+            "--type",
+            "pgsql",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &pg.port.to_string(),
+        ])
+        .args(["-u", "monitor", "-P", "x", "--tls"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("TLS"));
+    pg.finish();
+    // MySQL: the greeting lacks the SSL capability.
+    let my = RawPeer::spawn(1, |_, mut stream, _| {
+        let _ = stream.write_all(&mysql_greeting_without_tls());
+        std::thread::sleep(Duration::from_millis(500));
+    });
+    plugin("check_db_rs")
+        .args([
+            "--type",
+            "mysql",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &my.port.to_string(),
+        ])
+        .args(["-u", "monitor", "-P", "x", "--tls"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("TLS required, but 127.0.0.1 port"));
+    my.finish();
 }
 
 #[test]

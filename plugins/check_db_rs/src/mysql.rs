@@ -189,6 +189,12 @@ impl DbFailure {
                 target.place()
             ));
         }
+        if text.contains("does not have this capability") {
+            return DbFailure::critical(format!(
+                "TLS required, but {} does not offer it",
+                target.place()
+            ));
+        }
         match e {
             mysql::Error::MySqlError(m) => DbFailure::critical(m.message.clone()),
             mysql::Error::IoError(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
