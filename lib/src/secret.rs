@@ -31,10 +31,15 @@ pub fn register(value: &str) {
     register_form(&base64(value.as_bytes()));
 }
 
+/// Secrets shorter than this are not masked: `OK` or `2` cannot be told
+/// apart from the plugin's own words and numbers, and masking them would
+/// break the state word and the perfdata.
+pub const MIN_MASKED: usize = 4;
+
 /// Remembers one encoded form of a secret (an AUTH PLAIN payload, an IMAP
 /// quoted string) as it goes on the wire, so an echo of it is masked too.
 pub fn register_form(value: &str) {
-    if value.is_empty() {
+    if value.chars().count() < MIN_MASKED {
         return;
     }
     let mut list = REGISTERED.lock().unwrap_or_else(|e| e.into_inner());
@@ -175,6 +180,16 @@ impl FromStr for Secret {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn secrets_too_short_to_tell_from_words_are_not_masked() {
+        register("OK");
+        register("sh0rt-but-long-enough");
+        assert_eq!(
+            redact("HTTP OK: sh0rt-but-long-enough"),
+            format!("HTTP OK: {MASK}")
+        );
+    }
 
     #[test]
     fn literal_and_prefixes() {
