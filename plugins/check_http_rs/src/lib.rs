@@ -372,6 +372,7 @@ pub fn first_target(args: &Args) -> Result<Target, CheckError> {
             port: 0,
             host: None,
             path: "/".to_string(),
+            header_port: None,
         };
         let mut t = target::redirect(&from, url, Follow::Anywhere).map_err(CheckError::unknown)?;
         t.tls = t.tls || wants_tls;
@@ -384,6 +385,7 @@ pub fn first_target(args: &Args) -> Result<Target, CheckError> {
         if let Some(p) = args.port.or(vhost_port) {
             t.port = p;
         }
+        t.header_port = vhost_port;
         return Ok(t);
     }
     let address = match (&args.address, &vhost) {
@@ -406,6 +408,8 @@ pub fn first_target(args: &Args) -> Result<Target, CheckError> {
         address,
         host: vhost,
         path,
+        // `-H name:5000 -p 8080`: connect to 8080, send `Host: name:5000`.
+        header_port: vhost_port,
     })
 }
 

@@ -16,6 +16,9 @@ pub struct Target {
     pub host: Option<String>,
     /// The path with its query: `/health?x=1`.
     pub path: String,
+    /// A port written after `-H` (`-H name:5000`) that the Host header keeps
+    /// even when `-p` connects elsewhere, as C sends it.
+    pub header_port: Option<u16>,
 }
 
 /// The port a scheme defaults to.
@@ -37,10 +40,11 @@ impl Target {
     /// scheme's default; an IPv6 address in brackets.
     pub fn host_header(&self) -> String {
         let name = bracketed(self.host_name());
-        if self.port == default_port(self.tls) {
+        let port = self.header_port.unwrap_or(self.port);
+        if port == default_port(self.tls) {
             name
         } else {
-            format!("{name}:{}", self.port)
+            format!("{name}:{port}")
         }
     }
 
@@ -143,6 +147,7 @@ pub fn redirect(from: &Target, location: &str, follow: Follow) -> Result<Target,
                 port: port.unwrap_or(default_port(tls)),
                 host: Some(host),
                 path: with_slash(path),
+                header_port: None,
             }
         }
         None => Target {
@@ -235,6 +240,7 @@ mod tests {
             port: 80,
             host: Some("localhost".into()),
             path: "/a/b?x=1".into(),
+            header_port: None,
         }
     }
 
@@ -288,6 +294,8 @@ mod tests {
         t.host = None;
         t.address = "::1".into();
         assert_eq!(t.host_header(), "[::1]:8080");
+        t.header_port = Some(80);
+        assert_eq!(t.host_header(), "[::1]");
         assert_eq!(
             split_host_port("example.com:5000"),
             ("example.com".into(), Some(5000))
