@@ -234,12 +234,11 @@ fn tcp_all(p: &str, port: &str) -> Vec<(String, String)> {
 }
 
 /// Values for options our own commands require (Icinga 2 literals).
-const REQUIRED_SAMPLES: &[(&str, &str)] =
-    &[
-        ("port", "25"),
-        ("query_address", "\"www.example.test\""),
-        ("query", "\"select 1\""),
-    ];
+const REQUIRED_SAMPLES: &[(&str, &str)] = &[
+    ("port", "25"),
+    ("query_address", "\"www.example.test\""),
+    ("query", "\"select 1\""),
+];
 
 const PIN: &str = "\"3D:7A:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD\"";
 
