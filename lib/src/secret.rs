@@ -27,19 +27,24 @@ static REGISTERED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// forms we may send it in as well: as is and base64-encoded (AUTH LOGIN).
 /// A protocol that sends it in another encoding registers that form too.
 pub fn register(value: &str) {
+    if value.chars().count() < MIN_MASKED {
+        return;
+    }
     register_form(value);
     register_form(&base64(value.as_bytes()));
 }
 
 /// Secrets shorter than this are not masked: `OK` or `2` cannot be told
 /// apart from the plugin's own words and numbers, and masking them would
-/// break the state word and the perfdata.
+/// break the state word and the perfdata. (The parts a longer secret is
+/// sent in are masked whatever their length.)
 pub const MIN_MASKED: usize = 4;
 
 /// Remembers one encoded form of a secret (an AUTH PLAIN payload, an IMAP
-/// quoted string) as it goes on the wire, so an echo of it is masked too.
+/// quoted string, a line of a secret that holds line breaks) as it goes on
+/// the wire, so an echo of it is masked too, however short a part it is.
 pub fn register_form(value: &str) {
-    if value.chars().count() < MIN_MASKED {
+    if value.is_empty() {
         return;
     }
     let mut list = REGISTERED.lock().unwrap_or_else(|e| e.into_inner());

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use predicates::prelude::*;
 use rsplugins_tests::peer::{closed_port, Peer, Step};
-use rsplugins_tests::{plugin, testbed_ca, testbed_db, testbed_env, within};
+use rsplugins_tests::{plugin, testbed_ca, testbed_db, testbed_env, testbed_ipv6, within};
 
 fn env(key: &str) -> String {
     testbed_env(&format!("RSPLUGINS_TESTBED_{key}"))
@@ -678,6 +678,39 @@ fn tls_required_but_not_offered_is_critical() {
         .code(2)
         .stdout(predicate::str::contains("TLS required, but 127.0.0.1 port"));
     my.finish();
+}
+
+#[test]
+fn ipv6_and_the_postgresql_socket() {
+    if !testbed_db() {
+        return;
+    }
+    if testbed_ipv6() {
+        for (engine, port) in [("mysql", env("MYSQL_PORT")), ("pgsql", env("PGSQL_PORT"))] {
+            plugin("check_db_rs")
+                .args(["--type", engine, "-H", "::1", "-p", &port])
+                .args(["-u", "monitor", "-P", "monpass", "-d", "monitest"])
+                .assert()
+                .code(0)
+                .stdout(predicate::str::contains(&format!(
+                    " on ::1 port {port} (monitest)"
+                )));
+        }
+    }
+    // No -H: the local socket, as C's check_pgsql (password login is allowed there).
+    plugin("check_pgsql_rs")
+        .args(["-l", "monitor", "-p", "monpass", "-d", "monitest"])
+        .assert()
+        .code(0)
+        .stdout(re(r"^ OK - database monitest \("));
+    plugin("check_db_rs")
+        .args(["--type", "pgsql", "--socket", &env("PGSQL_SOCKET_DIR")])
+        .args(["-u", "monitor", "-P", "monpass", "-d", "monitest"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "on the socket /run/postgresql/.s.PGSQL.5432 (monitest)",
+        ));
 }
 
 #[test]
