@@ -17,15 +17,10 @@ use crate::facts::{Engine, Facts, Replication};
 use crate::judge::{replica_part, upto};
 use crate::target::{password_from_env, Target, TlsUse, Work};
 
-/// Check a MySQL/MariaDB server as C check_mysql does.
-#[derive(Parser, Debug, Clone)]
-#[command(
-    name = "check_mysql_rs",
-    version,
-    about = "Check a MySQL/MariaDB server: log in and show its status, or a replica's threads and \
-             lag with -S (drop-in for check_mysql)"
-)]
-pub struct Args {
+/// C's connection options of check_mysql and check_mysql_query (the same
+/// letters in both).
+#[derive(clap::Args, Debug, Clone)]
+pub struct MysqlLogin {
     /// Host (localhost or none: the socket)
     #[arg(short = 'H', long = "hostname", value_name = "ADDRESS")]
     pub hostname: Option<String>,
@@ -62,6 +57,19 @@ pub struct Args {
         default_value = "client"
     )]
     pub group: String,
+}
+
+/// Check a MySQL/MariaDB server as C check_mysql does.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "check_mysql_rs",
+    version,
+    about = "Check a MySQL/MariaDB server: log in and show its status, or a replica's threads and \
+             lag with -S (drop-in for check_mysql)"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub login: MysqlLogin,
 
     /// A refused login still counts: the server answered (OK)
     #[arg(short = 'n', long = "ignore-auth")]
@@ -136,7 +144,51 @@ pub fn option_file_group(text: &str, group: &str) -> Vec<(String, String)> {
     out
 }
 
-/// The target of C's options, with the option file's values beneath them.
+impl MysqlLogin {
+    /// The target of these options, with the option file's values beneath
+    /// them, and the TLS the binary chose.
+    pub fn target(&self, tls: TlsUse, tls_options: TlsOptions) -> Result<Target, CheckError> {
+        let file: Vec<(String, String)> = match &self.file {
+            Some(path) => {
+                let text = rsplugins::userfile::read_text(path, 1 << 20).map_err(|e| {
+                    CheckError::unknown(format!("cannot read {}: {e}", path.display()))
+                })?;
+                option_file_group(&text, &self.group)
+            }
+            None => Vec::new(),
+        };
+        let from_file = |key: &str| {
+            file.iter()
+                .rev()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        let port = match (self.port, from_file("port")) {
+            (None, Some(p)) => Some(parse_port(&p).map_err(CheckError::unknown)?),
+            (port, _) => port,
+        };
+        Ok(Target {
+            engine: Engine::Mysql,
+            host: self.hostname.clone().or_else(|| from_file("host")),
+            port,
+            socket: self
+                .socket
+                .clone()
+                .or_else(|| from_file("socket").map(PathBuf::from)),
+            user: self.username.clone().or_else(|| from_file("user")),
+            password: self
+                .password
+                .clone()
+                .or_else(|| from_file("password").map(Secret::new))
+                .or_else(|| password_from_env(Engine::Mysql)),
+            database: self.database.clone().or_else(|| from_file("database")),
+            tls,
+            tls_options,
+        })
+    }
+}
+
+/// check_mysql's target: the login options and its TLS options.
 pub fn target(args: &Args) -> Result<Target, CheckError> {
     for (given, what) in [
         (args.ca_dir.is_some(), "-D (a CA directory; use -C)"),
@@ -146,51 +198,20 @@ pub fn target(args: &Args) -> Result<Target, CheckError> {
             return Err(CheckError::unknown(format!("{what} is not supported")));
         }
     }
-    let file: Vec<(String, String)> = match &args.file {
-        Some(path) => {
-            let text = rsplugins::userfile::read_text(path, 1 << 20)
-                .map_err(|e| CheckError::unknown(format!("cannot read {}: {e}", path.display())))?;
-            option_file_group(&text, &args.group)
-        }
-        None => Vec::new(),
+    let tls = if args.ssl || args.ca_cert.is_some() || args.cert.is_some() {
+        TlsUse::Require
+    } else {
+        TlsUse::Off
     };
-    let from_file = |key: &str| {
-        file.iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-    };
-    let port = match from_file("port") {
-        Some(p) if args.port.is_none() => Some(parse_port(&p).map_err(CheckError::unknown)?),
-        _ => args.port,
-    };
-    Ok(Target {
-        engine: Engine::Mysql,
-        host: args.hostname.clone().or_else(|| from_file("host")),
-        port,
-        socket: args
-            .socket
-            .clone()
-            .or_else(|| from_file("socket").map(PathBuf::from)),
-        user: args.username.clone().or_else(|| from_file("user")),
-        password: args
-            .password
-            .clone()
-            .or_else(|| from_file("password").map(Secret::new))
-            .or_else(|| password_from_env(Engine::Mysql)),
-        database: args.database.clone().or_else(|| from_file("database")),
-        tls: if args.ssl || args.ca_cert.is_some() || args.cert.is_some() {
-            TlsUse::Require
-        } else {
-            TlsUse::Off
-        },
-        tls_options: TlsOptions {
+    args.login.target(
+        tls,
+        TlsOptions {
             verify: args.ca_cert.is_some(),
             ca_file: args.ca_cert.clone(),
             client_auth: crate::client_auth(&args.cert, &args.key)?,
             ..TlsOptions::default()
         },
-    })
+    )
 }
 
 /// C's status text from SHOW GLOBAL STATUS (what mysql_stat() returns).
