@@ -692,7 +692,7 @@ fn ipv6_and_the_postgresql_socket() {
                 .args(["-u", "monitor", "-P", "monpass", "-d", "monitest"])
                 .assert()
                 .code(0)
-                .stdout(predicate::str::contains(&format!(
+                .stdout(predicate::str::contains(format!(
                     " on ::1 port {port} (monitest)"
                 )));
         }
