@@ -127,12 +127,22 @@ fn read_chunk(job: &Job, pids: &[u32]) -> Result<Vec<Process>, CheckError> {
             // empty read once the task is gone) or not readable.
             _ => continue,
         };
-        let mut p = parse_stat(&buf[..len]).ok_or_else(|| {
-            CheckError::unknown(format!(
-                "unexpected format in {}: malformed stat line",
-                job.root.root().join(&path).display()
-            ))
-        })?;
+        let mut p = match parse_stat(&buf[..len]) {
+            Some(p) => p,
+            // A task caught in the middle of exiting can show a half-made line (seen once
+            // under the engine suite): read it again; gone then is gone, still malformed is
+            // a real problem, named with what it says.
+            None => match read_at(job.dir, &path, &mut buf) {
+                Ok(len) if len > 0 => parse_stat(&buf[..len]).ok_or_else(|| {
+                    CheckError::unknown(format!(
+                        "unexpected format in {}: malformed stat line '{}'",
+                        job.root.root().join(&path).display(),
+                        String::from_utf8_lossy(&buf[..len.min(120)]).trim_end()
+                    ))
+                })?,
+                _ => continue,
+            },
+        };
         let candidate = job.filter.matches_stat_fields(&p, &job.sys);
         // The others fail the filter whatever their status says.
         if want_status && candidate {
