@@ -4,7 +4,7 @@
 # max RSS. Speed targets live here, not in tests (shared machines are noisy).
 #
 #   bench/compare.sh            # all cases
-#   bench/compare.sh load proc  # cases whose name starts with these words
+#   bench/compare.sh load proc  # cases whose name starts with these words ("floor": the floor rows)
 #
 # Needs root for apt-get the first time (Debian's monitoring-plugins, hyperfine).
 # Network cases need the real servers: tests/testbed/setup.sh (a case whose
@@ -107,6 +107,24 @@ max_rss_kb() { # command...
 }
 
 printf '%-18s %10s %10s %8s %10s %10s\n' case "C ms" "ours ms" ratio "C KB" "ours KB"
+
+# Floor rows, in the same run: what starting any process costs here (/bin/true), and a
+# stripped Rust hello-world linked dynamically and statically, to read each ratio against.
+if wanted floor "$@"; then
+  FLOOR=$OUT/floor
+  mkdir -p "$FLOOR"
+  if [ ! -x "$FLOOR/hello-static" ]; then
+    printf 'fn main() { println!("hello"); }\n' > "$FLOOR/hello.rs"
+    rustc -O -C strip=symbols -o "$FLOOR/hello-dynamic" "$FLOOR/hello.rs"
+    rustc -O -C strip=symbols -C target-feature=+crt-static -o "$FLOOR/hello-static" "$FLOOR/hello.rs"
+  fi
+  for floor in /bin/true "$FLOOR/hello-dynamic" "$FLOOR/hello-static"; do
+    json=$OUT/floor-$(basename "$floor").json
+    hyperfine -N -i --warmup 20 --runs 300 --export-json "$json" "$floor" >/dev/null 2>&1
+    printf '%-18s %10s %10s %8s %10s %10s\n' "floor ${floor##*hello-}" - \
+      "$(median_ms "$json" 0)" - - "$(max_rss_kb "$floor")"
+  done
+fi
 while IFS='|' read -r name ccmd ours; do
   [ -n "$name" ] || continue
   wanted "$name" "$@" || continue
