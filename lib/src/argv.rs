@@ -197,7 +197,10 @@ pub fn normalize(command: &Command, argv: Vec<String>) -> Vec<String> {
 /// runner arms the time-out with it before anything else runs. Only for a
 /// plugin that declares the option.
 fn timeout_result_folded(command: &Command, mut argv: Vec<String>) -> Vec<String> {
-    if find_long(command, "timeout-result").is_none() {
+    // The word first: the command is searched only when it is there (every plugin's start-up).
+    if !argv.iter().any(|w| w.starts_with("--timeout-result"))
+        || find_long(command, "timeout-result").is_none()
+    {
         return argv;
     }
     let end = argv.iter().position(|w| w == "--").unwrap_or(argv.len());
@@ -249,11 +252,15 @@ fn optional_values_attached(command: &Command, mut argv: Vec<String>) -> Vec<Str
         let mut chars = rest.chars();
         let Some(c) = chars.next() else { continue };
         let value = chars.as_str();
+        // Only a word with something after its letter can hold an attached value.
+        if value.is_empty() {
+            continue;
+        }
         let optional = |a: &Arg| {
             a.is_require_equals_set() && a.get_num_args().is_some_and(|n| n.min_values() == 0)
         };
         if let Some(long) = find_short(command, c)
-            .filter(|a| optional(a) && !value.is_empty())
+            .filter(|a| optional(a))
             .and_then(Arg::get_long)
         {
             *word = format!("--{long}={}", value.strip_prefix('=').unwrap_or(value));
