@@ -110,11 +110,7 @@ fn roots(ca_file: Option<&Path>) -> Result<Roots, NetError> {
     let mut listed = Vec::new();
     match ca_file {
         Some(path) => {
-            let certs = CertificateDer::pem_file_iter(path)
-                .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| NetError::Tls {
-                    reason: format!("cannot read CA file {}: {e}", path.display()),
-                })?;
+            let certs = pem_certificates(path, "CA file ")?;
             listed.clone_from(&certs);
             let (added, _) = store.add_parsable_certificates(certs);
             if added == 0 {
@@ -135,6 +131,16 @@ fn roots(ca_file: Option<&Path>) -> Result<Roots, NetError> {
         }
     }
     Ok((store, listed))
+}
+
+/// Every certificate of a PEM file; `what` names the file in the error
+/// (`CA file `).
+fn pem_certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, NetError> {
+    CertificateDer::pem_file_iter(path)
+        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| NetError::Tls {
+            reason: format!("cannot read {what}{}: {e}", path.display()),
+        })
 }
 
 /// The client configuration for `options`.
@@ -198,19 +204,16 @@ fn client_identity(
     ),
     NetError,
 > {
-    let unreadable = |path: &Path, e: &dyn std::fmt::Display| NetError::Tls {
-        reason: format!("cannot read {}: {e}", path.display()),
-    };
-    let chain = CertificateDer::pem_file_iter(&auth.cert)
-        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| unreadable(&auth.cert, &e))?;
+    let chain = pem_certificates(&auth.cert, "")?;
     if chain.is_empty() {
         return Err(NetError::Tls {
             reason: format!("no certificate in {}", auth.cert.display()),
         });
     }
-    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(&auth.key)
-        .map_err(|e| unreadable(&auth.key, &e))?;
+    let key =
+        rustls::pki_types::PrivateKeyDer::from_pem_file(&auth.key).map_err(|e| NetError::Tls {
+            reason: format!("cannot read {}: {e}", auth.key.display()),
+        })?;
     Ok((chain, key))
 }
 
