@@ -2,7 +2,6 @@
 //! the C drop-ins share with it (a query's number, replication).
 
 use rsplugins::perfdata::{Perfdata, Uom};
-use rsplugins::range::Range;
 use rsplugins::thresholds::Thresholds;
 use rsplugins::{CheckResult, State};
 
@@ -184,9 +183,4 @@ pub fn evaluate(args: &Args, target: &Target, facts: &Facts) -> CheckResult {
     time.perf(Perfdata::seconds("time", facts.connect).thresholds(&thresholds));
     parts.push(time);
     CheckResult::of_parts(parts)
-}
-
-/// A range from C's plain number thresholds (`-w 3`: above 3).
-pub fn upto(value: Option<f64>) -> Option<Range> {
-    value.map(Range::upto)
 }

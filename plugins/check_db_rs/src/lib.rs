@@ -59,16 +59,12 @@ impl DbFailure {
         }
     }
 
-    /// A connect failure, by the library's one policy.
+    /// A connect failure, by the library's one policy ([`NetError::state`]);
+    /// a time-out takes `-t`'s state when it becomes the check's error.
     pub fn net(e: NetError) -> DbFailure {
-        let timeout = matches!(e, NetError::Timeout { .. });
-        let state = match &e {
-            NetError::Resolve { .. } | NetError::NoAddress { .. } => Some(State::Unknown),
-            _ if timeout => None,
-            _ => Some(State::Critical),
-        };
+        let timed_out = matches!(e, NetError::Timeout { .. });
         DbFailure {
-            state,
+            state: (!timed_out).then(|| e.state(&TimeoutSpec::default(), State::Critical)),
             message: e.to_string(),
         }
     }

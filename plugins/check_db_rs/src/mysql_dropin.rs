@@ -8,13 +8,14 @@ use clap::Parser;
 use rsplugins::options::{parse_port, CommonArgs};
 use rsplugins::output::FirstLine;
 use rsplugins::perfdata::{Perfdata, Uom};
+use rsplugins::range::Range;
 use rsplugins::secret::Secret;
 use rsplugins::thresholds::Thresholds;
 use rsplugins::tls::TlsOptions;
 use rsplugins::{CheckError, CheckResult, State};
 
 use crate::facts::{Engine, Facts, Replication};
-use crate::judge::{replica_part, upto};
+use crate::judge::replica_part;
 use crate::target::{password_from_env, Target, TlsUse, Work};
 
 /// C's connection options of check_mysql and check_mysql_query (the same
@@ -259,7 +260,10 @@ pub fn evaluate(args: &Args, facts: &Facts) -> CheckResult {
     let mut summary = status_text(facts);
     let mut state = State::Ok;
     if let Some(found) = &facts.replication {
-        let lag = Thresholds::new(upto(args.warning), upto(args.critical));
+        let lag = Thresholds::new(
+            args.warning.map(Range::upto),
+            args.critical.map(Range::upto),
+        );
         let part = match found {
             Ok(Replication::Replica(r)) => replica_part(r, &lag, true),
             Ok(_) => CheckResult::with_state(State::Warning, "No slaves defined"),

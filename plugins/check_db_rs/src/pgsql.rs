@@ -99,19 +99,7 @@ fn db_error(e: &tokio_postgres::Error) -> String {
     }
 }
 
-/// The first row of `sql` as text columns.
-async fn first_row(client: &Client, sql: &str) -> Result<Option<Vec<Option<String>>>, String> {
-    let messages = client.simple_query(sql).await.map_err(|e| db_error(&e))?;
-    Ok(messages.into_iter().find_map(|m| match m {
-        SimpleQueryMessage::Row(row) => Some(
-            (0..row.len())
-                .map(|i| row.get(i).map(str::to_string))
-                .collect(),
-        ),
-        _ => None,
-    }))
-}
-
+/// Every row of `sql`, each as its text columns.
 async fn all_rows(client: &Client, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
     let messages = client.simple_query(sql).await.map_err(|e| db_error(&e))?;
     Ok(messages
@@ -127,7 +115,13 @@ async fn all_rows(client: &Client, sql: &str) -> Result<Vec<Vec<Option<String>>>
         .collect())
 }
 
-fn seconds(text: Option<&Option<String>>) -> Option<f64> {
+/// The first row of `sql` as text columns.
+async fn first_row(client: &Client, sql: &str) -> Result<Option<Vec<Option<String>>>, String> {
+    Ok(all_rows(client, sql).await?.into_iter().next())
+}
+
+/// A column's number (seconds, counts).
+fn number(text: Option<&Option<String>>) -> Option<f64> {
     text.and_then(|t| t.as_deref()).and_then(|t| t.parse().ok())
 }
 
@@ -151,7 +145,7 @@ async fn replication(client: &Client) -> Result<Replication, String> {
         return Ok(Replication::Replica(ReplicaFacts {
             receiving: status.as_deref() == Some("streaming"),
             applying: true,
-            lag: seconds(row.get(1)),
+            lag: number(row.get(1)),
             error: None,
             receiver_state: status.unwrap_or_else(|| "no WAL receiver".to_string()),
         }));
@@ -170,7 +164,7 @@ async fn replication(client: &Client) -> Result<Replication, String> {
             .map(|r| ReplicaLink {
                 name: r.first().cloned().flatten().unwrap_or_default(),
                 state: r.get(1).cloned().flatten().unwrap_or_default(),
-                lag: seconds(r.get(2)).or(Some(0.0)),
+                lag: number(r.get(2)).or(Some(0.0)),
             })
             .collect(),
     ))
@@ -205,7 +199,7 @@ async fn session(client: &Client, work: &Work, facts: &mut Facts) -> Result<(), 
         .await;
         facts.connections = Some(row.and_then(|r| {
             let r = r.unwrap_or_default();
-            match (seconds(r.first()), seconds(r.get(1))) {
+            match (number(r.first()), number(r.get(1))) {
                 (Some(used), Some(max)) => Ok((used as u64, max as u64)),
                 _ => Err("no connection counts".to_string()),
             }
