@@ -65,13 +65,20 @@ fn age(max_age: u64, hop: &Hop) -> Finding {
             "Document modification date unknown".to_string(),
         );
     };
-    let (Some(srv), Some(doc)) = (parse_http_date(server), parse_http_date(document)) else {
-        let which = if parse_http_date(server).is_none() {
-            format!("Server date \"{server}\" unparsable")
-        } else {
-            format!("Document date \"{document}\" unparsable")
-        };
-        return (State::Critical, which);
+    let (srv, doc) = match (parse_http_date(server), parse_http_date(document)) {
+        (Some(srv), Some(doc)) => (srv, doc),
+        (None, _) => {
+            return (
+                State::Critical,
+                format!("Server date \"{server}\" unparsable"),
+            );
+        }
+        (_, None) => {
+            return (
+                State::Critical,
+                format!("Document date \"{document}\" unparsable"),
+            );
+        }
     };
     let max_age = i64::try_from(max_age).unwrap_or(i64::MAX);
     if doc > srv + 30 {
