@@ -57,6 +57,8 @@ http|$C/check_http -H localhost -u /health -s OK|$R/check_http_rs -H localhost -
 https|$C/check_http -H localhost -S -u /health -s OK|$R/check_http_rs -H localhost -S -u /health -s OK
 mysql|$C/check_mysql -H 127.0.0.1 -u monitor -p monpass|$R/check_mysql_rs -H 127.0.0.1 -u monitor -p monpass
 mysql-query|$C/check_mysql_query -H 127.0.0.1 -u monitor -p monpass -q select(5)|$R/check_mysql_query_rs -H 127.0.0.1 -u monitor -p monpass -q select(5)
+db-mysql|$C/check_mysql -H 127.0.0.1 -u monitor -p monpass|$R/check_db_rs --type mysql -H 127.0.0.1 -u monitor -P monpass
+db-pgsql|$C/check_pgsql -H 127.0.0.1 -l monitor -p monpass -d monitest|$R/check_db_rs --type pgsql -H 127.0.0.1 -u monitor -P monpass -d monitest
 pgsql|$C/check_pgsql -H 127.0.0.1 -l monitor -p monpass -d monitest|$R/check_pgsql_rs -H 127.0.0.1 -l monitor -p monpass -d monitest
 pgsql-query|$C/check_pgsql -H 127.0.0.1 -l monitor -p monpass -d monitest -q select(5)|$R/check_pgsql_rs -H 127.0.0.1 -l monitor -p monpass -d monitest -q select(5)
 CASES
