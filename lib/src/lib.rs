@@ -8,6 +8,7 @@ pub mod argv;
 pub mod bytes;
 pub mod clock;
 pub mod error;
+pub mod exec;
 pub mod extra_opts;
 #[cfg(feature = "net")]
 pub mod net;
@@ -21,6 +22,8 @@ pub mod result;
 pub mod runner;
 pub mod secret;
 pub mod state;
+pub mod statefile;
+pub mod syslog;
 pub mod thresholds;
 pub mod timeout;
 #[cfg(feature = "tls")]
