@@ -39,6 +39,11 @@ pub fn engines() -> Option<Engines> {
     Some(Engines { vars })
 }
 
+/// Whether this process runs as root (effective uid 0).
+pub fn is_root() -> bool {
+    nix_is_root()
+}
+
 fn nix_is_root() -> bool {
     // /proc/self/status "Uid: real effective ..." (no libc call needed)
     std::fs::read_to_string("/proc/self/status")

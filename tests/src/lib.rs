@@ -149,3 +149,22 @@ pub fn testbed_nginx() -> bool {
             testbed_env("RSPLUGINS_TESTBED_HTTP_PORT").is_some(),
         )
 }
+
+/// The testbed's self-healing pieces are up (rsyslogd on /dev/log, the
+/// `rsplugins-heal-ftp` service, sudo) and we are root, as the handlers'
+/// tests must be to stop and start services (a testbed from before them
+/// counts as missing: a failure under CI).
+pub fn testbed_healing() -> bool {
+    if !testbed() {
+        return false;
+    }
+    let root = engine::is_root();
+    available(
+        "root (the self-healing tests stop and start services)",
+        root,
+    ) && available(
+        "the self-healing pieces of tests/testbed (RSPLUGINS_TESTBED_HEAL_FTP_UNIT)",
+        testbed_env("RSPLUGINS_TESTBED_HEAL_FTP_UNIT").is_some()
+            && std::path::Path::new("/usr/bin/sudo").exists(),
+    )
+}

@@ -42,7 +42,8 @@ EOF
 # monitoring-plugins: the C plugins the tests compare exit codes with (check_mysql needs
 # libmariadb3, which mariadb-server brings). postgresql-15 is on the image; listed in case not.
 PKGS=(postfix dovecot-imapd dovecot-pop3d vsftpd openssh-server openssl ca-certificates procps iproute2
-  monitoring-plugins-basic monitoring-plugins-standard bind9 bind9-dnsutils nginx mariadb-server postgresql-15)
+  monitoring-plugins-basic monitoring-plugins-standard bind9 bind9-dnsutils nginx mariadb-server postgresql-15
+  sudo rsyslog libnss-extrausers strace)
 mapfile -t missing < <(tb_missing "${PKGS[@]}")
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -1210,6 +1211,120 @@ if ! pg_standby_wait; then
 fi
 
 # ---------------------------------------------------------------------------------------------
+# 5b. Self-healing: a syslog daemon and services for the handlers to restart
+# ---------------------------------------------------------------------------------------------
+# rsyslogd with a config of its own: /dev/log in, facility daemon to one file (the handlers
+# log there under the tag rsplugins). Debian's /etc/rsyslog.conf is not used.
+TB_SYSLOG_CONF=/etc/rsplugins-test/rsyslog.conf
+TB_SYSLOG_PID=/run/rsplugins-rsyslogd.pid
+TB_SYSLOG_LOG=/var/log/rsplugins-syslog.log
+install -d -m 0755 /etc/rsplugins-test
+SYSLOG_CHANGED=0
+write_file "$TB_SYSLOG_CONF" 0644 <<EOF && SYSLOG_CHANGED=1
+# Written by rsplugins tests/testbed/setup.sh
+module(load="imuxsock")
+daemon.*  $TB_SYSLOG_LOG
+EOF
+touch "$TB_SYSLOG_LOG"; chmod 0644 "$TB_SYSLOG_LOG"
+syslog_pid=$(tb_pidfile_pid "$TB_SYSLOG_PID" 2>/dev/null || true)
+if [ -n "$syslog_pid" ] && { [ "$SYSLOG_CHANGED" = 1 ] || [ ! -S /dev/log ]; }; then
+  tb_kill_wait 10 "$syslog_pid"; syslog_pid=
+fi
+if [ -z "$syslog_pid" ]; then
+  rm -f /dev/log
+  setsid -w rsyslogd -f "$TB_SYSLOG_CONF" -i "$TB_SYSLOG_PID" </dev/null >>"$TB_LOG_DIR/rsyslog-start.log" 2>&1 ||
+    tb_die "rsyslogd failed to start" "$TB_LOG_DIR/rsyslog-start.log"
+  for ((i = 0; i < 50; i++)); do [ -S /dev/log ] && break; sleep 0.1; done
+  [ -S /dev/log ] || tb_die "rsyslogd started but /dev/log did not appear" "$TB_LOG_DIR/rsyslog-start.log"
+  tb_log "rsyslogd up (/dev/log -> $TB_SYSLOG_LOG)"
+else
+  tb_log "rsyslogd already running"
+fi
+
+# FTP services of their own for the restart tests (they kill them): vsftpd on 127.0.0.1:2121
+# (rsplugins-heal-ftp: the handlers' and engines' tests) and :2122 (rsplugins-heal-ftp-agent: the
+# distributed tests), each run by a System V init script (start-stop-daemon with a pid file), as
+# a host without systemd runs its services; `service UNIT start|stop|status` drives them.
+TB_HEAL_FTP_UNIT=rsplugins-heal-ftp
+TB_HEAL_FTP_PORT=2121
+TB_HEAL_FTP_PID=/run/$TB_HEAL_FTP_UNIT.pid
+TB_HEAL_FTP_AGENT_UNIT=rsplugins-heal-ftp-agent
+TB_HEAL_FTP_AGENT_PORT=2122
+TB_HEAL_FTP_AGENT_PID=/run/$TB_HEAL_FTP_AGENT_UNIT.pid
+# heal_ftp_service UNIT PORT -- writes its vsftpd config and init script; 0 when either changed.
+heal_ftp_service() {
+  local unit=$1 port=$2 conf=/etc/rsplugins-test/$1.conf changed=1
+  printf 'listen_port=%s\n' "$port" | vsftpd_conf "$TB_LOG_DIR/$unit.log" |
+    sed 's/^background=YES$/background=NO/' | write_file "$conf" 0644 && changed=0
+  write_file "/etc/init.d/$unit" 0755 <<EOF && changed=0
+#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          $unit
+# Required-Start:    \$network
+# Required-Stop:     \$network
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: rsplugins test FTP server (vsftpd on $port)
+### END INIT INFO
+# Written by rsplugins tests/testbed/setup.sh
+DAEMON=/usr/sbin/vsftpd
+PIDFILE=/run/$unit.pid
+case "\$1" in
+  start)
+    start-stop-daemon --start --quiet --oknodo --background --make-pidfile --pidfile "\$PIDFILE" \\
+      --exec "\$DAEMON" -- $conf </dev/null >/dev/null 2>&1 ;;
+  stop)
+    start-stop-daemon --stop --quiet --oknodo --retry TERM/5/KILL/2 --pidfile "\$PIDFILE" --exec "\$DAEMON"
+    rc=\$?; rm -f "\$PIDFILE"; exit \$rc ;;
+  status) start-stop-daemon --status --pidfile "\$PIDFILE" --exec "\$DAEMON" ;;
+  restart) "\$0" stop; "\$0" start ;;
+  *) echo "Usage: \$0 {start|stop|status|restart}" >&2; exit 3 ;;
+esac
+EOF
+  return $changed
+}
+for heal in "$TB_HEAL_FTP_UNIT:$TB_HEAL_FTP_PORT" "$TB_HEAL_FTP_AGENT_UNIT:$TB_HEAL_FTP_AGENT_PORT"; do
+  heal_unit=${heal%%:*}
+  heal_changed=0
+  heal_ftp_service "$heal_unit" "${heal##*:}" && heal_changed=1
+  fn=${heal_unit//-/_}
+  eval "stop_$fn() { service $heal_unit stop >/dev/null 2>&1 || true; }"
+  eval "start_$fn() { setsid -w service $heal_unit start </dev/null >>\"\$1\" 2>&1; }"
+  ensure "$heal_unit" vsftpd "$heal_changed" "stop_$fn" "start_$fn" "$TB_LOG_DIR/$heal_unit.log" \
+    "127.0.0.1:${heal##*:}"
+done
+rm -f /etc/rsplugins-test/vsftpd-heal.conf   # the name before the two services
+
+# A service that never starts: the storm-guard tests restart it in vain.
+TB_HEAL_BROKEN_UNIT=rsplugins-heal-broken
+write_file "/etc/init.d/$TB_HEAL_BROKEN_UNIT" 0755 <<'EOF' || true
+#!/bin/sh
+# Written by rsplugins tests/testbed/setup.sh: a service whose start always fails.
+case "$1" in
+  start) echo "rsplugins-heal-broken: configuration missing, not starting" >&2; exit 1 ;;
+  stop) exit 0 ;;
+  status) exit 3 ;;
+  *) exit 3 ;;
+esac
+EOF
+
+# A user that only an NSS module knows (libnss-extrausers, not /etc/passwd): check_proc_rs
+# must resolve `-u rsnssuser` (it stays dynamically linked: static glibc crashes in some NSS
+# modules; tests/tests/package.rs).
+TB_NSS_USER=rsnssuser
+TB_NSS_UID=4242
+install -d -m 0755 /var/lib/extrausers
+printf '%s:x:%s:%s:rsplugins NSS test user:/nonexistent:/usr/sbin/nologin\n' "$TB_NSS_USER" "$TB_NSS_UID" "$TB_NSS_UID" |
+  write_file /var/lib/extrausers/passwd 0644 || true
+printf '%s:x:%s:\n' "$TB_NSS_USER" "$TB_NSS_UID" | write_file /var/lib/extrausers/group 0644 || true
+for db in passwd group; do
+  grep -Eq "^$db:.*[[:space:]]extrausers([[:space:]]|\$)" /etc/nsswitch.conf ||
+    sed -i -E "s/^($db:[[:space:]]*files)([[:space:]]|\$)/\1 extrausers\2/" /etc/nsswitch.conf
+done
+getent passwd "$TB_NSS_USER" >/dev/null || tb_die "NSS: $TB_NSS_USER does not resolve through libnss-extrausers (see /etc/nsswitch.conf)"
+grep -q "^$TB_NSS_USER:" /etc/passwd && tb_die "NSS: $TB_NSS_USER must not be in /etc/passwd"
+
+# ---------------------------------------------------------------------------------------------
 # 6. Environment file for the Rust tests (KEY=VALUE, no quoting, no spaces in values)
 # ---------------------------------------------------------------------------------------------
 write_file "$TB_ENV_FILE" 0644 <<EOF || true
@@ -1274,6 +1389,16 @@ RSPLUGINS_TESTBED_DB_ADMIN_USER=$TB_DB_ADMIN_USER
 RSPLUGINS_TESTBED_DB_ADMIN_PASS=$TB_DB_ADMIN_PASS
 RSPLUGINS_TESTBED_DB_REPL_USER=$TB_DB_REPL_USER
 RSPLUGINS_TESTBED_DB_REPL_PASS=$TB_DB_REPL_PASS
+RSPLUGINS_TESTBED_SYSLOG_LOG=$TB_SYSLOG_LOG
+RSPLUGINS_TESTBED_HEAL_FTP_UNIT=$TB_HEAL_FTP_UNIT
+RSPLUGINS_TESTBED_HEAL_FTP_PORT=$TB_HEAL_FTP_PORT
+RSPLUGINS_TESTBED_HEAL_FTP_PIDFILE=$TB_HEAL_FTP_PID
+RSPLUGINS_TESTBED_HEAL_BROKEN_UNIT=$TB_HEAL_BROKEN_UNIT
+RSPLUGINS_TESTBED_HEAL_FTP_AGENT_UNIT=$TB_HEAL_FTP_AGENT_UNIT
+RSPLUGINS_TESTBED_NSS_USER=$TB_NSS_USER
+RSPLUGINS_TESTBED_NSS_UID=$TB_NSS_UID
+RSPLUGINS_TESTBED_HEAL_FTP_AGENT_PORT=$TB_HEAL_FTP_AGENT_PORT
+RSPLUGINS_TESTBED_HEAL_FTP_AGENT_PIDFILE=$TB_HEAL_FTP_AGENT_PID
 EOF
 
 # ---------------------------------------------------------------------------------------------
@@ -1292,4 +1417,7 @@ summary nginx "${TB_NGINX_PORTS[*]}"
 summary mariadb "${TB_MYSQL_PORTS[*]} $TB_MYSQL_SOCKET"
 summary mariadb-replica "${TB_MYSQL_REPLICA_PORTS[*]} $TB_MYSQL_REPLICA_SOCKET (replicating)"
 summary pgsql "${TB_PG_PORTS[*]} $TB_PG_SOCKET_DIR (cluster $TB_PG_VERSION/main)"
+summary rsyslogd "/dev/log -> $TB_SYSLOG_LOG"
+summary heal-ftp "127.0.0.1:$TB_HEAL_FTP_PORT (service $TB_HEAL_FTP_UNIT, pid file $TB_HEAL_FTP_PID)"
+summary heal-ftp-agent "127.0.0.1:$TB_HEAL_FTP_AGENT_PORT (service $TB_HEAL_FTP_AGENT_UNIT, pid file $TB_HEAL_FTP_AGENT_PID)"
 summary pgsql-standby "${TB_PG_STANDBY_PORTS[*]} (cluster $TB_PG_VERSION/$TB_PG_STANDBY_CLUSTER, streaming)"
