@@ -39,7 +39,8 @@ fn root() -> PathBuf {
 }
 
 /// The workspace's plugin binaries and their plugin, as cargo names them:
-/// `src/main.rs` the crate's own, `src/bin/<name>.rs` its aliases.
+/// `src/main.rs` the crate's own, `src/bin/<name>.rs` its aliases; and the
+/// handlers, each its own.
 fn binaries() -> Vec<(String, String)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(root().join("plugins")).expect("plugins/") {
@@ -66,8 +67,20 @@ fn binaries() -> Vec<(String, String)> {
             }
         }
     }
+    // The handlers crate: each binary is its own program, with its own page.
+    for bin in std::fs::read_dir(root().join("handlers/src/bin")).expect("handlers/src/bin") {
+        let path = bin.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            let name = path
+                .file_stem()
+                .expect("stem")
+                .to_string_lossy()
+                .into_owned();
+            out.push((name.clone(), name));
+        }
+    }
     out.sort();
-    assert!(out.len() >= 16, "{out:?}");
+    assert!(out.len() >= 20, "{out:?}");
     out
 }
 
@@ -124,6 +137,11 @@ impl Unpacked {
             .expect("dpkg-deb");
         assert!(out.status.success(), "{out:?}");
         Self(dir)
+    }
+
+    /// Where `path` of the package is unpacked.
+    fn path(&self, path: &str) -> PathBuf {
+        self.0.path().join(path)
     }
 
     /// The bytes of `path` inside the package.
@@ -250,6 +268,167 @@ fn contrib_files_are_packaged_as_committed_and_ours_are_where_the_engines_load_t
     assert!(String::from_utf8_lossy(&conffiles.stdout)
         .lines()
         .any(|l| l.trim() == format!("/{NAGIOS_LOADED}/rsplugins-commands.cfg")));
+}
+
+#[test]
+fn postinst_gives_the_handlers_state_directory_to_the_engines_user() {
+    let Some(deb) = deb() else { return };
+    let postinst = Command::new("dpkg-deb")
+        .arg("--info")
+        .arg(&deb)
+        .arg("postinst")
+        .output()
+        .expect("dpkg-deb");
+    let text = String::from_utf8_lossy(&postinst.stdout);
+    assert!(postinst.status.success(), "no postinst: {text}");
+    assert!(
+        text.contains("install -d -o nagios -g nagios -m 0750 /var/lib/rsplugins"),
+        "{text}"
+    );
+    // Installed here after the engines made user nagios (CI installs the
+    // package before the engines: then nothing is created, as the script says).
+    let dir = Path::new("/var/lib/rsplugins");
+    if dir.exists() {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(dir).expect("stat");
+        assert_eq!(meta.mode() & 0o777, 0o750);
+    }
+}
+
+/// Whether an ELF executable names a program interpreter (PT_INTERP): a
+/// dynamically linked one does, a static(-pie) one does not.
+fn asks_for_a_loader(elf: &[u8]) -> bool {
+    assert_eq!(&elf[..4], b"\x7fELF", "not an ELF file");
+    assert_eq!(elf[4], 2, "not a 64-bit ELF file");
+    let u16_at = |at: usize| u16::from_le_bytes([elf[at], elf[at + 1]]) as usize;
+    let phoff = u64::from_le_bytes(elf[0x20..0x28].try_into().expect("e_phoff")) as usize;
+    let (size, count) = (u16_at(0x36), u16_at(0x38));
+    (0..count).any(|i| {
+        let at = phoff + i * size;
+        u32::from_le_bytes(elf[at..at + 4].try_into().expect("p_type")) == 3
+    })
+}
+
+/// The plugin crates whose Cargo.toml asks for static linking.
+fn static_crates() -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(root().join("plugins"))
+        .expect("plugins/")
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("Cargo.toml"))
+                .is_ok_and(|t| t.contains("\n[package.metadata.rsplugins]\nlink = \"static\""))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn static_checks_make_no_name_lookups_and_proc_resolves_users_through_nss_modules() {
+    let Some(deb) = deb() else { return };
+    let files = Unpacked::new(&deb);
+    let statics = static_crates();
+    assert_eq!(
+        statics,
+        [
+            "check_disk_rs",
+            "check_load_rs",
+            "check_mem_rs",
+            "check_swap_rs"
+        ]
+    );
+    for (bin, plugin) in binaries() {
+        let elf = files.content(&format!("{PLUGIN_DIR}/{bin}"));
+        let wanted_static = statics.contains(&plugin);
+        assert_eq!(
+            asks_for_a_loader(&elf),
+            !wanted_static,
+            "{bin}: linked {} but its crate says {}",
+            if asks_for_a_loader(&elf) {
+                "dynamically"
+            } else {
+                "statically"
+            },
+            if wanted_static { "static" } else { "dynamic" }
+        );
+    }
+    // Static glibc loads NSS modules for name lookups, and crashes in some
+    // (libnss_systemd): a static check must never look a name up. Each runs
+    // with its most talkative options under strace.
+    let strace = Path::new("/usr/bin/strace");
+    if available(
+        "strace (tests/testbed/setup.sh installs it)",
+        strace.exists(),
+    ) {
+        let runs: [(&str, &[&str]); 4] = [
+            (
+                "check_load_rs",
+                &["-w", "5,4,3", "-c", "10,8,6", "-r", "-n", "5", "-vvv"],
+            ),
+            ("check_mem_rs", &["-w", "10%", "-c", "5%", "-vvv"]),
+            (
+                "check_swap_rs",
+                &["-n", "ok", "-w", "50%", "-c", "25%", "-a", "-vvv"],
+            ),
+            ("check_disk_rs", &["-w", "20%", "-c", "10%", "-vvv"]),
+        ];
+        for (bin, args) in runs {
+            let trace = tempfile::NamedTempFile::new().expect("tempfile");
+            let out = Command::new(strace)
+                .args(["-f", "-qq", "-e", "trace=openat,open,connect", "-o"])
+                .arg(trace.path())
+                .arg(files.path(&format!("{PLUGIN_DIR}/{bin}")))
+                .args(args)
+                .env_remove("HOME")
+                .output()
+                .expect("strace");
+            let text = std::fs::read_to_string(trace.path()).expect("trace");
+            assert!(out.status.code().is_some_and(|c| c <= 3), "{bin}: {out:?}");
+            for needle in [
+                "nsswitch.conf",
+                "libnss_",
+                "/etc/passwd",
+                "/etc/group",
+                "/etc/hosts",
+            ] {
+                assert!(
+                    !text.contains(needle),
+                    "{bin} {args:?} touched {needle}:\n{text}"
+                );
+            }
+        }
+    }
+    // check_proc_rs stays dynamic: it resolves a user that only an NSS
+    // module knows (libnss-extrausers), and an unknown one is UNKNOWN, not a crash.
+    let (Some(user), Some(uid)) = (
+        rsplugins_tests::testbed_env("RSPLUGINS_TESTBED_NSS_USER"),
+        rsplugins_tests::testbed_env("RSPLUGINS_TESTBED_NSS_UID"),
+    ) else {
+        available(
+            "the testbed's NSS-only user (RSPLUGINS_TESTBED_NSS_USER)",
+            false,
+        );
+        return;
+    };
+    let passwd = std::fs::read_to_string("/etc/passwd").expect("/etc/passwd");
+    assert!(!passwd.lines().any(|l| l.starts_with(&format!("{user}:"))));
+    let proc = files.path(&format!("{PLUGIN_DIR}/check_proc_rs"));
+    let out = Command::new(&proc)
+        .args(["-u", &user, "-c", "0:"])
+        .output()
+        .expect("check_proc_rs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.starts_with(&format!("PROCS OK: 0 processes with UID = {uid} ({user})")),
+        "{text}"
+    );
+    let out = Command::new(&proc)
+        .args(["-u", "rsplugins-no-such-user", "-c", "0:"])
+        .output()
+        .expect("check_proc_rs");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! Shell completions for every installed binary, plugins and their C-name
-//! aliases alike, generated with clap_complete from the same clap
+//! Shell completions for every installed binary, plugins, their C-name
+//! aliases and the handlers alike, generated with clap_complete from the same clap
 //! definitions the binaries parse their options with (an alias takes its
 //! plugin's options under its own name).
 //!
@@ -42,9 +42,10 @@ pub fn script(shell: Shell, cmd: &Command, bin: &str) -> Vec<u8> {
     out
 }
 
-/// The clap definition `binary` parses with: the one of its own name (a
-/// second binary with options of its own, such as check_dig_rs), else its
-/// plugin's (a C-name alias such as check_simap_rs).
+/// The clap definition `binary` parses with, among `commands` (all of
+/// them: [`crate::all_commands`], plugins and handlers): the one of its own
+/// name (a handler, a second binary with options of its own such as
+/// check_dig_rs), else its plugin's (a C-name alias such as check_simap_rs).
 pub fn command_of<'a>(binary: &Binary, commands: &'a [Command]) -> Result<&'a Command, String> {
     commands
         .iter()
@@ -114,7 +115,7 @@ pub fn task(args: &[String]) -> std::process::ExitCode {
         return std::process::ExitCode::from(2);
     };
     let written = crate::package::Workspace::load()
-        .and_then(|ws| write_all(dir.as_ref(), &ws.binaries, &crate::commands()));
+        .and_then(|ws| write_all(dir.as_ref(), &ws.binaries, &crate::all_commands()));
     match written {
         Ok(files) => {
             println!("wrote {} completion files under {dir}", files.len());
@@ -181,8 +182,9 @@ mod tests {
         let own = Binary {
             name: "check_load_rs".into(),
             plugin: "check_imap_rs".into(),
+            handler: false,
         };
-        let commands = crate::commands();
+        let commands = crate::all_commands();
         assert_eq!(
             command_of(&own, &commands).map(|c| c.get_name()),
             Ok("check_load_rs")
@@ -190,6 +192,7 @@ mod tests {
         let alias = Binary {
             name: "check_simap_rs".into(),
             plugin: "check_imap_rs".into(),
+            handler: false,
         };
         assert_eq!(
             command_of(&alias, &commands).map(|c| c.get_name()),
@@ -202,7 +205,25 @@ mod tests {
         let stray = Binary {
             name: "check_nothing_rs".into(),
             plugin: "check_nothing_rs".into(),
+            handler: false,
         };
         assert!(command_of(&stray, &crate::commands()).is_err());
+    }
+
+    #[test]
+    fn a_handler_completes_its_own_options() {
+        let restart = Binary {
+            name: "restart_service_rs".into(),
+            plugin: "rsplugins-handlers".into(),
+            handler: true,
+        };
+        let commands = crate::all_commands();
+        let cmd = command_of(&restart, &commands).expect("a definition");
+        assert_eq!(cmd.get_name(), "restart_service_rs");
+        let bash =
+            String::from_utf8(script(Shell::Bash, cmd, "restart_service_rs")).expect("utf-8");
+        assert!(bash.contains("--max-restarts"), "{bash}");
+        // Plugins alone do not know it.
+        assert!(command_of(&restart, &crate::commands()).is_err());
     }
 }

@@ -1,11 +1,11 @@
 //! `cargo run -p xtask -- generate`: rewrites man/ and contrib/ command definitions;
 //! `completions DIR`: shell completions; `package [--no-build] [--profile NAME]`:
-//! the Debian package.
+//! the Debian package; `build [--profile NAME] [CRATE...]`: its binaries only.
 
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: cargo run -p xtask -- generate | completions DIR | package [--no-build] [--profile NAME]";
+    "usage: cargo run -p xtask -- generate | completions DIR | package [--no-build] [--profile NAME] | build [--profile NAME] [CRATE...]";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -13,6 +13,7 @@ fn main() -> ExitCode {
     match task.as_str() {
         "completions" => return xtask::completions::task(&rest),
         "package" => return xtask::package::task(&rest),
+        "build" => return xtask::package::build_task(&rest),
         _ => {}
     }
     if task != "generate" {

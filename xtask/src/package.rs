@@ -1,16 +1,18 @@
 //! `cargo run -p xtask -- package [--no-build] [--profile NAME]`: the
 //! Debian package `rsplugins`, made by cargo-deb from `packaging/Cargo.toml`.
 //!
-//! 1. Builds every plugin crate with the `dist` profile, one crate at a time
-//!    (as bench/compare.sh does: built together, cargo would unify the
-//!    library's features and link TLS code into the local checks).
+//! 1. Builds every plugin crate and the handlers' crate with the `dist`
+//!    profile, one crate at a time (as bench/compare.sh does: built together,
+//!    cargo would unify the library's features and link TLS code into the
+//!    local checks). Crates marked `[package.metadata.rsplugins] link =
+//!    "static"` (the local checks) are linked statically: see [`build`].
 //!    `--no-build` packages what target/dist/ already holds.
 //! 2. Stages under `target/dist/rsplugins-deb/` the package's file tree,
 //!    exactly what it ships: the binaries `cargo metadata` names for the
-//!    plugin crates (a stale binary in target/dist/ is never packaged, a
-//!    missing one is an error), gzipped man pages (an alias without a page
-//!    of its own gets a symlink to its plugin's), the files of contrib/, and
-//!    shell completions.
+//!    plugin crates and the handlers' crate (a stale binary in target/dist/
+//!    is never packaged, a missing one is an error), gzipped man pages (an
+//!    alias without a page of its own gets a symlink to its plugin's), the
+//!    files of contrib/, and shell completions.
 //! 3. Runs `cargo deb --no-build` on the packaging crate, whose one asset is
 //!    that tree.
 //!
@@ -57,10 +59,12 @@ pub const NAGIOS_LOADED: &str = "etc/nagios-plugins/config";
 /// Definitions to include by hand (`<engine>/<file>`).
 pub const OPT_IN: &str = "usr/share/rsplugins";
 
-/// Documentation: README.md and contrib/'s other files (`<engine>/<file>`).
+/// Documentation: README.md, contrib/'s other files (`<engine>/<file>`) and
+/// the handlers' examples (`handlers/<file>`).
 pub const DOC: &str = "usr/share/doc/rsplugins";
 
-/// The plugins, next to the C ones (Icinga 2's PluginDir, Nagios' $USER1$).
+/// The plugins and the handlers, next to the C plugins (Icinga 2's
+/// PluginDir, Nagios' $USER1$).
 pub const PLUGIN_DIR: &str = "usr/lib/nagios/plugins";
 
 /// The man pages.
@@ -128,20 +132,24 @@ pub fn nagios_not_loadable(text: &str) -> Option<String> {
     (defined == 0).then(|| "no definition".to_string())
 }
 
-/// One installed binary: a plugin or one of its C-name aliases.
+/// One installed binary: a plugin, one of its C-name aliases, or a handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binary {
     /// File name (`check_simap_rs`).
     pub name: String,
-    /// The plugin crate it belongs to, whose clap definition it parses
-    /// with (`check_imap_rs`).
+    /// The crate it belongs to: for a plugin's binary the plugin crate,
+    /// whose clap definition an alias parses with (`check_imap_rs`); for a
+    /// handler the handlers' crate (`rsplugins-handlers`).
     pub plugin: String,
+    /// Whether it is one of the handlers (the crate under `handlers/`):
+    /// each has a clap definition and a man page of its own.
+    pub handler: bool,
 }
 
 impl Binary {
     /// Whether this is a C-name alias rather than the plugin's own binary.
     pub fn is_alias(&self) -> bool {
-        self.name != self.plugin
+        !self.handler && self.name != self.plugin
     }
 }
 
@@ -152,10 +160,15 @@ pub struct Workspace {
     pub root: PathBuf,
     /// Cargo's target directory (honours CARGO_TARGET_DIR and config).
     pub target_dir: PathBuf,
-    /// The plugin crates (the packages under `plugins/`), in name order.
-    pub plugins: Vec<String>,
-    /// Every binary of the plugin crates, in name order.
+    /// The crates whose binaries are installed: the plugin crates (the
+    /// packages under `plugins/`) and the handlers' (under `handlers/`), in
+    /// name order.
+    pub crates: Vec<String>,
+    /// Every binary of those crates, in name order.
     pub binaries: Vec<Binary>,
+    /// The crates linked statically in the dist build
+    /// (`[package.metadata.rsplugins] link = "static"`), in name order.
+    pub static_crates: Vec<String>,
 }
 
 /// The cargo that runs us (`cargo run` sets CARGO), else the one on PATH.
@@ -191,16 +204,23 @@ impl Workspace {
         let root = PathBuf::from(text(json, "workspace_root")?);
         let target_dir = PathBuf::from(text(json, "target_directory")?);
         let plugins_dir = root.join("plugins");
-        let mut plugins = Vec::new();
+        let handlers_dir = root.join("handlers");
+        let mut crates = Vec::new();
         let mut binaries = Vec::new();
+        let mut static_crates = Vec::new();
+        let mut any_plugin = false;
         for package in json
             .get("packages")
             .and_then(Value::as_array)
             .ok_or("cargo metadata: no `packages`")?
         {
-            if !Path::new(&text(package, "manifest_path")?).starts_with(&plugins_dir) {
+            let manifest = text(package, "manifest_path")?;
+            let manifest = Path::new(&manifest);
+            let handler = manifest.starts_with(&handlers_dir);
+            if !handler && !manifest.starts_with(&plugins_dir) {
                 continue;
             }
+            any_plugin |= !handler;
             let plugin = text(package, "name")?;
             let targets = package
                 .get("targets")
@@ -215,24 +235,38 @@ impl Workspace {
                     binaries.push(Binary {
                         name: text(target, "name")?,
                         plugin: plugin.clone(),
+                        handler,
                     });
                 }
             }
-            plugins.push(plugin);
+            let link = package
+                .pointer("/metadata/rsplugins/link")
+                .and_then(Value::as_str);
+            match link {
+                Some("static") => static_crates.push(plugin.clone()),
+                Some("dynamic") | None => {}
+                Some(other) => {
+                    let why = format!("link = \"{other}\" (static or dynamic)");
+                    return Err(format!("{plugin}: [package.metadata.rsplugins] {why}"));
+                }
+            }
+            crates.push(plugin);
         }
-        if plugins.is_empty() {
+        if !any_plugin {
             return Err(format!(
                 "cargo metadata: no package under {}",
                 plugins_dir.display()
             ));
         }
-        plugins.sort();
+        crates.sort();
+        static_crates.sort();
         binaries.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Self {
             root,
             target_dir,
-            plugins,
+            crates,
             binaries,
+            static_crates,
         })
     }
 
@@ -251,18 +285,90 @@ fn io<T>(what: &str, path: &Path, result: std::io::Result<T>) -> Result<T, Strin
     result.map_err(|e| format!("cannot {what} {}: {e}", path.display()))
 }
 
-/// Builds every plugin crate with `profile`, one at a time.
-pub fn build(ws: &Workspace, profile: &str) -> Result<(), String> {
-    for plugin in &ws.plugins {
-        let status = Process::new(cargo())
-            .args(["build", "--profile", profile, "--bins", "-p", plugin])
-            .current_dir(&ws.root)
+/// How a `link = "static"` crate is built: static glibc, and a position-
+/// dependent executable. A static-pie binary relocates itself at every start
+/// (check_disk_rs: 39 pages of relocated data, 110,000 instructions, a
+/// third of its page faults); these checks read only /proc and statvfs, so
+/// giving up the address randomisation of their own image is the better
+/// trade (the stack, heap and mappings stay randomised).
+pub const STATIC_FLAGS: &str = "-C target-feature=+crt-static -C relocation-model=static";
+
+/// This machine's target triple (`rustc -vV`), for the static builds.
+fn host_triple() -> Result<String, String> {
+    let out = Process::new("rustc")
+        .arg("-vV")
+        .output()
+        .map_err(|e| format!("cannot run rustc -vV: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_string)
+        .ok_or_else(|| "rustc -vV names no host".to_string())
+}
+
+/// Builds `crates` (every installed crate when empty) with `profile`, one at
+/// a time, and leaves every binary in [`Workspace::profile_dir`].
+///
+/// A crate marked `link = "static"` is built for the host triple given
+/// explicitly, with [`STATIC_FLAGS`]: given that way, the flags reach only
+/// the target's code, not build scripts or proc macros (which cannot be
+/// static). Its binaries are then copied next to the
+/// others. Only crates that never look a name up may be static: static
+/// glibc loads NSS modules at run time and crashes in some (check_proc_rs,
+/// which resolves `-u` users, stays dynamic; tests/tests/package.rs).
+pub fn build(ws: &Workspace, profile: &str, crates: &[String]) -> Result<(), String> {
+    for c in crates {
+        if !ws.crates.contains(c) {
+            return Err(format!(
+                "no installed crate {c} (one of: {})",
+                ws.crates.join(", ")
+            ));
+        }
+    }
+    let chosen = if crates.is_empty() {
+        ws.crates.as_slice()
+    } else {
+        crates
+    };
+    let triple = if chosen.iter().any(|c| ws.static_crates.contains(c)) {
+        Some(host_triple()?)
+    } else {
+        None
+    };
+    for krate in chosen {
+        let mut cmd = Process::new(cargo());
+        cmd.args(["build", "--profile", profile, "--bins", "-p", krate])
+            .current_dir(&ws.root);
+        let static_triple = triple.as_ref().filter(|_| ws.static_crates.contains(krate));
+        if let Some(triple) = static_triple {
+            let var = format!(
+                "CARGO_TARGET_{}_RUSTFLAGS",
+                triple.to_uppercase().replace('-', "_")
+            );
+            cmd.args(["--target", triple]).env(var, STATIC_FLAGS);
+        }
+        let status = cmd
             .status()
             .map_err(|e| format!("cannot run cargo build: {e}"))?;
         if !status.success() {
             return Err(format!(
-                "cargo build --profile {profile} -p {plugin} failed: {status}"
+                "cargo build --profile {profile} -p {krate} failed: {status}"
             ));
+        }
+        if let Some(triple) = static_triple {
+            let to = ws.profile_dir(profile);
+            io("create", &to, std::fs::create_dir_all(&to))?;
+            let from = ws
+                .target_dir
+                .join(triple)
+                .join(to.file_name().unwrap_or_default());
+            for bin in ws.binaries.iter().filter(|b| &b.plugin == krate) {
+                let built = from.join(&bin.name);
+                let dest = to.join(&bin.name);
+                // Replaced, not written over: the old file may be running.
+                let _ = std::fs::remove_file(&dest);
+                io("copy", &built, std::fs::copy(&built, &dest))?;
+            }
         }
     }
     Ok(())
@@ -325,6 +431,26 @@ fn stage_contrib(
     Ok(())
 }
 
+/// Stages every file of `contrib/<dir>/` (examples, not definitions) under
+/// DOC; nothing when the directory does not exist.
+fn stage_docs(ws: &Workspace, root: &Path, dir: &str) -> Result<(), String> {
+    let from = ws.root.join("contrib").join(dir);
+    if !from.is_dir() {
+        return Ok(());
+    }
+    let mut files: Vec<PathBuf> = io("read", &from, std::fs::read_dir(&from))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    for path in files {
+        let name = path.file_name().ok_or("no file name")?;
+        install(&path, &root.join(DOC).join(dir).join(name), 0o644)?;
+    }
+    Ok(())
+}
+
 /// Gzips `from` into `to` as Debian wants man pages (`gzip -9n`: no name
 /// or time stamp inside, so the same page makes the same bytes).
 fn gzip(from: &Path, to: &Path) -> Result<(), String> {
@@ -348,7 +474,7 @@ pub fn stage(ws: &Workspace, profile: &str, root: &Path) -> Result<(), String> {
         io("remove", root, std::fs::remove_dir_all(root))?;
     }
     let built = ws.profile_dir(profile);
-    let commands = crate::commands();
+    let commands = crate::all_commands();
     let man = root.join(MAN_DIR);
     io("create", &man, std::fs::create_dir_all(&man))?;
     for binary in &ws.binaries {
@@ -396,6 +522,7 @@ pub fn stage(ws: &Workspace, profile: &str, root: &Path) -> Result<(), String> {
         NAGIOS_LOADED,
         nagios_not_loadable,
     )?;
+    stage_docs(ws, root, "handlers")?;
     install(
         &ws.root.join("README.md"),
         &root.join(DOC).join("README.md"),
@@ -473,11 +600,11 @@ pub fn run(build_first: bool, profile: &str) -> Result<PathBuf, String> {
     let ws = Workspace::load()?;
     if build_first {
         let start = Instant::now();
-        build(&ws, profile)?;
+        build(&ws, profile, &[])?;
         println!(
             "{profile} build of {} binaries ({} crates): {:.1} s",
             ws.binaries.len(),
-            ws.plugins.len(),
+            ws.crates.len(),
             start.elapsed().as_secs_f64()
         );
     }
@@ -490,6 +617,39 @@ pub fn run(build_first: bool, profile: &str) -> Result<PathBuf, String> {
         start.elapsed().as_secs_f64()
     );
     Ok(deb)
+}
+
+/// `cargo run -p xtask -- build [--profile NAME] [CRATE...]`: the binaries
+/// as the package has them (static where a crate says so), in target/NAME/
+/// (bench/compare.sh measures those).
+pub fn build_task(args: &[String]) -> std::process::ExitCode {
+    let mut profile = PROFILE.to_string();
+    let mut crates = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.clone().next()) {
+            ("--profile", Some(name)) => {
+                profile = name.clone();
+                args.next();
+            }
+            ("-p", Some(name)) => {
+                crates.push(name.clone());
+                args.next();
+            }
+            (name, _) if !name.starts_with('-') => crates.push(name.to_string()),
+            _ => {
+                eprintln!("usage: cargo run -p xtask -- build [--profile NAME] [CRATE...]");
+                return std::process::ExitCode::from(2);
+            }
+        }
+    }
+    match Workspace::load().and_then(|ws| build(&ws, &profile, &crates)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// `cargo run -p xtask -- package [--no-build] [--profile NAME]`; prints
@@ -554,30 +714,46 @@ mod tests {
                 {
                     "name": "check_load_rs",
                     "manifest_path": "/w/plugins/check_load_rs/Cargo.toml",
+                    "metadata": { "rsplugins": { "link": "static" } },
                     "targets": [{ "name": "check_load_rs", "kind": ["bin"] }]
+                },
+                {
+                    "name": "rsplugins-handlers",
+                    "manifest_path": "/w/handlers/Cargo.toml",
+                    "targets": [
+                        { "name": "handlers", "kind": ["lib"] },
+                        { "name": "watchdog_rs", "kind": ["bin"] },
+                        { "name": "restart_service_rs", "kind": ["bin"] }
+                    ]
                 }
             ]
         })
     }
 
     #[test]
-    fn binaries_are_the_plugin_crates_bins_with_their_plugin() {
+    fn binaries_are_the_plugin_and_handler_crates_bins_with_their_crate() {
         let ws = Workspace::from_metadata(&metadata()).expect("metadata");
-        assert_eq!(ws.plugins, ["check_load_rs", "check_pop3_rs"]);
-        let names: Vec<(&str, &str, bool)> = ws
+        assert_eq!(
+            ws.crates,
+            ["check_load_rs", "check_pop3_rs", "rsplugins-handlers"]
+        );
+        let names: Vec<(&str, &str, bool, bool)> = ws
             .binaries
             .iter()
-            .map(|b| (b.name.as_str(), b.plugin.as_str(), b.is_alias()))
+            .map(|b| (b.name.as_str(), b.plugin.as_str(), b.is_alias(), b.handler))
             .collect();
         assert_eq!(
             names,
             [
-                ("check_load_rs", "check_load_rs", false),
-                ("check_pop3_rs", "check_pop3_rs", false),
-                ("check_pop_rs", "check_pop3_rs", true),
-                ("check_spop_rs", "check_pop3_rs", true),
+                ("check_load_rs", "check_load_rs", false, false),
+                ("check_pop3_rs", "check_pop3_rs", false, false),
+                ("check_pop_rs", "check_pop3_rs", true, false),
+                ("check_spop_rs", "check_pop3_rs", true, false),
+                ("restart_service_rs", "rsplugins-handlers", false, true),
+                ("watchdog_rs", "rsplugins-handlers", false, true),
             ]
         );
+        assert_eq!(ws.static_crates, ["check_load_rs"]);
         assert_eq!(ws.profile_dir(PROFILE), PathBuf::from("/t/dist"));
         assert_eq!(ws.profile_dir("dev"), PathBuf::from("/t/debug"));
     }
@@ -588,6 +764,15 @@ mod tests {
             "workspace_root": "/w", "target_directory": "/t", "packages": []
         });
         assert!(Workspace::from_metadata(&json).is_err());
+        // The handlers alone are no suite.
+        let handlers_only = serde_json::json!({
+            "workspace_root": "/w", "target_directory": "/t", "packages": [{
+                "name": "rsplugins-handlers",
+                "manifest_path": "/w/handlers/Cargo.toml",
+                "targets": [{ "name": "watchdog_rs", "kind": ["bin"] }]
+            }]
+        });
+        assert!(Workspace::from_metadata(&handlers_only).is_err());
     }
 
     #[test]
@@ -611,17 +796,32 @@ mod tests {
                 "{expected:?} not in {aliases:?}"
             );
         }
+        // Every handler binary, each with a clap definition of its own.
+        let handlers: Vec<&str> = ws
+            .binaries
+            .iter()
+            .filter(|b| b.handler)
+            .map(|b| b.name.as_str())
+            .collect();
+        let defined: Vec<String> = crate::handler_commands()
+            .iter()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        assert_eq!(handlers, defined);
+        assert!(ws.crates.iter().any(|c| c == "rsplugins-handlers"));
     }
 
     #[test]
     fn icinga2_files_with_only_our_commands_are_loaded() {
         let ours = "// x\nobject CheckCommand \"load-rs\" {\n  import \"load\"\n}\n\
-                    template CheckCommand \"check_x_rs\" {}\n";
+                    template CheckCommand \"check_x_rs\" {}\n\
+                    object EventCommand \"restart-service-rs\" {\n}\n";
         assert_eq!(icinga2_not_loadable(ours), None);
         let why = |text: &str| icinga2_not_loadable(text).unwrap_or_default();
         assert!(why("apply Service \"load\" {\n}\n").contains("line 1: an apply rule"));
         assert!(why("\nobject Host \"h\" {}\n").contains("line 2: an object of type Host"));
         assert!(why("object CheckCommand \"load\" {\n}\n").contains("not one of ours"));
+        assert!(why("object EventCommand \"restart\" {\n}\n").contains("not one of ours"));
         assert_eq!(why("// nothing\n"), "no definition");
     }
 
@@ -637,5 +837,46 @@ mod tests {
         assert!(why("define command {\n command_name check_load\n}\n")
             .contains("line 2: command check_load is not one of ours"));
         assert_eq!(why(""), "no definition");
+    }
+
+    /// The staged tree of the real workspace, with stand-ins for the
+    /// binaries: the handlers sit with the plugins, with man pages and
+    /// completions; their definitions where the engines load them, their
+    /// examples with the documentation.
+    #[test]
+    fn staging_puts_the_handlers_files_in_their_places() {
+        let mut ws = Workspace::load().expect("cargo metadata");
+        let scratch = std::env::temp_dir().join(format!("xtask-stage-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&scratch);
+        ws.target_dir = scratch.join("target");
+        let built = ws.profile_dir(PROFILE);
+        std::fs::create_dir_all(&built).expect("profile dir");
+        for b in &ws.binaries {
+            std::fs::write(built.join(&b.name), "#!/bin/sh\n").expect("stand-in");
+        }
+        let root = scratch.join("root");
+        stage(&ws, PROFILE, &root).expect("stage");
+        let present = |path: &str| root.join(path).is_file();
+        for h in [
+            "restart_service_rs",
+            "shed_load_rs",
+            "reap_procs_rs",
+            "watchdog_rs",
+        ] {
+            assert!(present(&format!("{PLUGIN_DIR}/{h}")), "{h}");
+            assert!(present(&format!("{MAN_DIR}/{h}.1.gz")), "{h}'s man page");
+            assert!(
+                present(&format!("usr/share/bash-completion/completions/{h}")),
+                "{h}'s completion"
+            );
+        }
+        assert!(present(&format!(
+            "{ICINGA2_LOADED}/rsplugins-eventcommands.conf"
+        )));
+        assert!(present(&format!("{NAGIOS_LOADED}/rsplugins-handlers.cfg")));
+        for example in ["README.md", "sudoers.example", "watchdog.conf.example"] {
+            assert!(present(&format!("{DOC}/handlers/{example}")), "{example}");
+        }
+        let _ = std::fs::remove_dir_all(&scratch);
     }
 }

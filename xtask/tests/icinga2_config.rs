@@ -1,7 +1,8 @@
 //! Our Icinga 2 command files in the real Icinga 2: they validate next to
 //! the ITL, and the command lines Icinga builds from ITL-style services
 //! (defaults, every ITL variable, our extra variables) are ones our
-//! plugins accept, the ITL's quirks included. Needs icinga2 and root (the
+//! plugins accept, the ITL's quirks included; so are the event handler
+//! command lines it builds when a service goes CRITICAL. Needs icinga2 and root (the
 //! daemon drops to user nagios); under CI=true their absence fails.
 
 mod support;
@@ -18,6 +19,7 @@ use xtask::icinga::{self, ITL_COMMANDS};
 const ITL: &str = "/usr/share/icinga2/include/command-plugins.conf";
 const OURS: &str = "contrib/icinga2/rsplugins-commands.conf";
 const OURS_ITL: &str = "contrib/icinga2/rsplugins-itl-commands.conf";
+const OURS_EVENTS: &str = "contrib/icinga2/rsplugins-eventcommands.conf";
 
 /// icinga2 and root, or a skip (a failure under CI).
 fn icinga2() -> Option<std::path::PathBuf> {
@@ -60,10 +62,12 @@ fn the_transcribed_itl_arguments_are_the_installed_itls() {
 fn config(scratch: &Scratch, body: &str) -> std::path::PathBuf {
     let ours = scratch.file("rsplugins-commands.conf", &committed(OURS));
     let itl = scratch.file("rsplugins-itl-commands.conf", &committed(OURS_ITL));
+    let events = scratch.file("rsplugins-eventcommands.conf", &committed(OURS_EVENTS));
     let text = format!(
-        "include <itl>\ninclude <plugins>\ninclude \"{}\"\ninclude \"{}\"\n{body}",
+        "include <itl>\ninclude <plugins>\ninclude \"{}\"\ninclude \"{}\"\ninclude \"{}\"\n{body}",
         ours.display(),
-        itl.display()
+        itl.display(),
+        events.display()
     );
     scratch.file("icinga2.conf", &text)
 }
@@ -91,6 +95,13 @@ fn icinga2_validates_both_command_files_next_to_the_itl() {
         let _ = writeln!(
             body,
             "object Service \"{name}\" {{\n  host_name = \"localhost\"\n  check_command = \"{name}\"\n}}"
+        );
+    }
+    // And one per EventCommand, as its event handler.
+    for name in event_commands() {
+        let _ = writeln!(
+            body,
+            "object Service \"event-{name}\" {{\n  host_name = \"localhost\"\n  check_command = \"dummy\"\n  event_command = \"{name}\"\n}}"
         );
     }
     let cfg = config(&scratch, &body);
@@ -842,6 +853,158 @@ fn cases() -> Vec<Case> {
     cases
 }
 
+/// Our EventCommands' names (`restart-service-rs`).
+fn event_commands() -> Vec<String> {
+    xtask::event_handler_commands()
+        .iter()
+        .map(|c| xtask::event_command_name(c.get_name()))
+        .collect()
+}
+
+/// A service that goes CRITICAL and runs one of our EventCommands with
+/// these variables (Icinga 2 literals).
+struct EventCase {
+    service: String,
+    command: String,
+    vars: Vec<(String, String)>,
+}
+
+fn event_case(service: &str, command: &str, vars: &[(&str, &str)]) -> EventCase {
+    EventCase {
+        service: service.to_string(),
+        command: command.to_string(),
+        vars: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+fn event_cases() -> Vec<EventCase> {
+    let mut cases: Vec<EventCase> = event_commands()
+        .iter()
+        .map(|name| event_case(&format!("ev-{name}-defaults"), name, &[]))
+        .collect();
+    cases.push(event_case(
+        "ev-restart-all",
+        "restart-service-rs",
+        &[
+            ("restart_on_state", "\"critical,warning\""),
+            ("restart_on_attempt", "2"),
+            ("restart_unit", "\"vsftpd\""),
+            ("restart_manager", "\"systemd\""),
+            ("restart_stop", "\"/usr/sbin/service vsftpd stop\""),
+            ("restart_start", "\"/usr/sbin/service vsftpd start\""),
+            ("restart_also", "[ \"proftpd\", \"xinetd\" ]"),
+            ("restart_pidfile", "\"/run/vsftpd.pid\""),
+            ("restart_exe", "\"/usr/sbin/vsftpd\""),
+            ("restart_user", "\"ftp\""),
+            ("restart_grace", "3"),
+            (
+                "restart_check",
+                "\"/usr/lib/nagios/plugins/check_ftp_rs -H 127.0.0.1 -t 5\"",
+            ),
+            ("restart_validate_within", "20"),
+            ("restart_max_restarts", "2"),
+            ("restart_window", "600"),
+            ("restart_state_dir", "\"/var/lib/rsplugins\""),
+            ("restart_notify", "\"/usr/bin/logger -t rsplugins\""),
+            ("restart_sudo", "true"),
+            ("restart_dry_run", "true"),
+            ("restart_verbose", "true"),
+            ("restart_output_format", "\"json\""),
+            ("restart_timeout", "40"),
+        ],
+    ));
+    cases.push(event_case(
+        "ev-shed-all",
+        "shed-load-rs",
+        &[
+            ("shed_on_state", "\"critical\""),
+            ("shed_on_attempt", "2"),
+            ("shed_name", "\"memory\""),
+            ("shed_stop_unit", "[ \"backup\", \"indexer\" ]"),
+            ("shed_manager", "\"service\""),
+            ("shed_marker", "[ \"/run/rsplugins-throttle\" ]"),
+            (
+                "shed_run",
+                "[ \"/usr/sbin/iptables -I INPUT -p tcp --dport 8080 -j DROP\" ]",
+            ),
+            (
+                "shed_undo",
+                "[ \"/usr/sbin/iptables -D INPUT -p tcp --dport 8080 -j DROP\" ]",
+            ),
+            ("shed_sudo", "true"),
+            ("shed_state_dir", "\"/var/lib/rsplugins\""),
+            ("shed_dry_run", "true"),
+            ("shed_verbose", "true"),
+            ("shed_output_format", "\"text\""),
+            ("shed_timeout", "30"),
+        ],
+    ));
+    cases.push(event_case(
+        "ev-reap-all",
+        "reap-procs-rs",
+        &[
+            ("reap_state", "\"Z\""),
+            ("reap_ppid", "1"),
+            ("reap_vsz", "100"),
+            ("reap_rss", "100"),
+            ("reap_pcpu", "50"),
+            ("reap_user", "\"root\""),
+            ("reap_argument_array", "\"--stuck\""),
+            ("reap_ereg_argument_array", "\"^/usr/bin/php\""),
+            ("reap_command", "\"php-fpm\""),
+            ("reap_exclude_process", "\"sshd,systemd\""),
+            ("reap_no_kthreads", "true"),
+            ("reap_older_than", "3600"),
+            ("reap_orphaned", "true"),
+            ("reap_signal", "\"KILL\""),
+            ("reap_grace", "2"),
+            ("reap_max", "5"),
+            ("reap_dry_run", "true"),
+            ("reap_verbose", "true"),
+            ("reap_output_format", "\"text\""),
+            ("reap_timeout", "15"),
+        ],
+    ));
+    cases
+}
+
+/// Every variable of our EventCommands is set by some event service.
+#[test]
+fn the_event_services_try_every_variable() {
+    let cases = event_cases();
+    let text = committed(OURS_EVENTS);
+    let mut missing = Vec::new();
+    let mut command = String::new();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("object EventCommand \"") {
+            command = name.trim_end_matches(" {").trim_matches('"').to_string();
+            continue;
+        }
+        let line = line.trim();
+        let Some(macro_) = line
+            .strip_prefix("value = \"$")
+            .or_else(|| line.strip_prefix("set_if = \"$"))
+        else {
+            continue;
+        };
+        let var = macro_.trim_end_matches("$\"");
+        if var.starts_with("service.") {
+            continue;
+        }
+        let set = cases
+            .iter()
+            .any(|c| c.command == command && c.vars.iter().any(|(v, _)| v == var));
+        if !set {
+            missing.push(format!("{command}: {var}"));
+        }
+    }
+    assert!(!command.is_empty(), "no EventCommand in {OURS_EVENTS}");
+    assert!(missing.is_empty(), "no event service sets {missing:?}");
+}
+
 /// Every ITL variable and every extra variable of each `<name>-rs` is set
 /// by some service, so no argument goes untried.
 #[test]
@@ -926,6 +1089,9 @@ fn icinga2_builds_command_lines_our_plugins_accept() {
     for b in icinga::binaries() {
         std::os::unix::fs::symlink("stub", plugins.join(&b.name)).expect("symlink");
     }
+    for h in xtask::handler_commands() {
+        std::os::unix::fs::symlink("stub", plugins.join(h.get_name())).expect("symlink");
+    }
 
     let cases = cases();
     let mut body = format!(
@@ -946,6 +1112,26 @@ fn icinga2_builds_command_lines_our_plugins_accept() {
         let _ = writeln!(
             body,
             "object Service \"{}\" {{\n  host_name = \"localhost\"\n  check_command = \"t-{}\"\n  check_interval = 1s\n  retry_interval = 1s",
+            c.service, c.command
+        );
+        for (var, value) in &c.vars {
+            let _ = writeln!(body, "  vars.{var} = {value}");
+        }
+        body.push_str("}\n");
+    }
+    // Event handlers: a service that is CRITICAL at once (HARD: one attempt)
+    // runs its event command on that state change.
+    let events = event_cases();
+    for name in event_commands() {
+        let _ = writeln!(
+            body,
+            "object EventCommand \"t-{name}\" {{\n  import \"{name}\"\n  env.RSTEST = \"$service.name$\"\n}}"
+        );
+    }
+    for c in &events {
+        let _ = writeln!(
+            body,
+            "object Service \"{}\" {{\n  host_name = \"localhost\"\n  check_command = \"dummy\"\n  vars.dummy_state = 2\n  max_check_attempts = 1\n  check_interval = 1s\n  retry_interval = 1s\n  event_command = \"t-{}\"",
             c.service, c.command
         );
         for (var, value) in &c.vars {
@@ -984,7 +1170,9 @@ fn icinga2_builds_command_lines_our_plugins_accept() {
             let service = words.next().unwrap_or_default();
             seen.entry(service).or_insert_with(|| words.collect());
         }
-        if cases.iter().all(|c| seen.contains_key(&c.service)) {
+        if cases.iter().all(|c| seen.contains_key(&c.service))
+            && events.iter().all(|c| seen.contains_key(&c.service))
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -1038,6 +1226,34 @@ fn icinga2_builds_command_lines_our_plugins_accept() {
                 "{}: should be refused naming {what}: {shown}\n{other:?}",
                 c.service
             )),
+        }
+    }
+    for c in &events {
+        let Some(argv) = seen.get(&c.service) else {
+            failures.push(format!("{}: event handler never run", c.service));
+            continue;
+        };
+        let shown = argv.join(" ");
+        if argv.iter().any(|w| w == "true" || w == "false") {
+            failures.push(format!("{}: a boolean as a word: {shown}", c.service));
+        }
+        // The event, from the macros, where the handler reads one.
+        let reads_event = c.command != "reap-procs-rs";
+        let has = |pair: [&str; 2]| argv.windows(2).any(|w| w == pair);
+        let event_ok = has(["--state", "CRITICAL"])
+            && has(["--state-type", "HARD"])
+            && has(["--service", c.service.as_str()])
+            && argv
+                .windows(2)
+                .any(|w| w[0] == "--attempt" && w[1].parse::<u32>().is_ok());
+        if reads_event && !event_ok {
+            failures.push(format!("{}: no event: {shown}", c.service));
+        }
+        if !reads_event && argv.iter().any(|w| w.contains("CRITICAL")) {
+            failures.push(format!("{}: an event it does not read: {shown}", c.service));
+        }
+        if let Err(e) = parse(argv) {
+            failures.push(format!("{}: refused: {shown}\n{e}", c.service));
         }
     }
     // Icinga warns about arguments it cannot build (a missing macro, a bad

@@ -1,7 +1,8 @@
 //! Our Nagios command files: the Debian stock definitions we transcribed are
 //! Debian's, every stock command line with our binary parses as our plugin
-//! reads it (empty `'$ARG1$'` words included), and Nagios 4 validates both
-//! files. The Nagios validation needs nagios4; under CI=true its absence fails.
+//! reads it (empty `'$ARG1$'` words included), the event handler commands
+//! parse as the handlers read them, and Nagios 4 validates the files. The
+//! Nagios validation needs nagios4; under CI=true its absence fails.
 
 mod support;
 
@@ -123,6 +124,65 @@ fn an_empty_arg1_is_the_case_that_needed_the_runner() {
     assert!(raw.try_get_matches_from(&words).is_err());
 }
 
+const HANDLERS: &str = "contrib/nagios/rsplugins-handlers.cfg";
+
+/// Sample `$ARG1$` values (the handler's own options) for each handler
+/// command; the empty one is a service that passes none.
+fn handler_samples(command: &str) -> Vec<&'static str> {
+    match command {
+        "restart-service-rs" => vec![
+            "",
+            "--unit vsftpd --sudo --pidfile /run/vsftpd.pid",
+            "--unit vsftpd --also proftpd --also xinetd --check '/usr/lib/nagios/plugins/check_ftp_rs -H 127.0.0.1' -t 40",
+        ],
+        "shed-load-rs" => vec![
+            "",
+            "--stop-unit backup --stop-unit indexer --marker /run/throttle --sudo",
+            "--run '/usr/sbin/iptables -I INPUT -p tcp --dport 8080 -j DROP' --undo '/usr/sbin/iptables -D INPUT -p tcp --dport 8080 -j DROP'",
+        ],
+        "reap-procs-rs" => vec![
+            "-C sleep --older-than 3600",
+            "-C php-fpm --orphaned --signal KILL --dry-run",
+        ],
+        other => panic!("no samples for {other}: add some"),
+    }
+}
+
+/// Every handler command line, with the engine's macros as Nagios fills
+/// them in (a service description with a space among them), is one the
+/// handler accepts, and it gets the event it reads.
+#[test]
+fn every_handler_command_line_parses_with_its_handler() {
+    let defined = parse_commands(&committed(HANDLERS));
+    assert_eq!(defined.len(), xtask::event_handler_commands().len());
+    let mut failures = Vec::new();
+    for (name, line) in &defined {
+        for arg1 in handler_samples(name) {
+            let expanded = line
+                .replace("$USER1$", "/usr/lib/nagios/plugins")
+                .replace("$SERVICESTATE$", "CRITICAL")
+                .replace("$SERVICESTATETYPE$", "HARD")
+                .replace("$SERVICEATTEMPT$", "3")
+                .replace("$SERVICEDESC$", "FTP on port 21")
+                .replace("$ARG1$", arg1);
+            assert!(!expanded.contains('$'), "{name}: {expanded}");
+            let words = shell_words(&expanded);
+            if line.contains("--state ") {
+                assert!(
+                    words
+                        .windows(2)
+                        .any(|w| w == ["--service", "FTP on port 21"]),
+                    "{name}: {words:?}"
+                );
+            }
+            if let Err(e) = parse(&words) {
+                failures.push(format!("{name}: {words:?}\n{e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 const OBJECTS: &str = "define timeperiod {
     timeperiod_name 24x7
     alias           always
@@ -166,6 +226,7 @@ fn nagios_validates_both_command_files() {
         "rsplugins-debian-commands.cfg",
         &committed("contrib/nagios/rsplugins-debian-commands.cfg"),
     );
+    let handlers = scratch.file("rsplugins-handlers.cfg", &committed(HANDLERS));
     // A service per command of both files: an undefined command, or one
     // defined twice, fails the validation.
     let mut names: Vec<String> =
@@ -184,6 +245,17 @@ fn nagios_validates_both_command_files() {
             "define service {{\n    host_name           localhost\n    service_description {name}\n    check_command       {name}!1!2!3!4!5!6\n    max_check_attempts  1\n    check_interval      5\n    retry_interval      1\n    check_period        24x7\n    notification_period 24x7\n    notification_interval 0\n    contacts            nobody\n}}\n"
         ));
     }
+    // A service per event handler command, which runs it as its event handler.
+    let event_handlers: Vec<String> = parse_commands(&committed(HANDLERS))
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert!(!event_handlers.is_empty());
+    for name in &event_handlers {
+        objects.push_str(&format!(
+            "define service {{\n    host_name           localhost\n    service_description event {name}\n    check_command       check_load_rs!-w 5 -c 10\n    event_handler       {name}!--dry-run\n    event_handler_enabled 1\n    max_check_attempts  1\n    check_interval      5\n    retry_interval      1\n    check_period        24x7\n    notification_period 24x7\n    notification_interval 0\n    contacts            nobody\n}}\n"
+        ));
+    }
     let objects = scratch.file("objects.cfg", &objects);
     let dir = scratch.dir("var", 0o777);
     let main = scratch.file(
@@ -191,9 +263,10 @@ fn nagios_validates_both_command_files() {
         &format!(
             "log_file={d}/nagios.log\ncheck_result_path={d}\nlock_file={d}/nagios.lock\ntemp_file={d}/nagios.tmp\n\
              illegal_macro_output_chars=`~$&|'\"<>\n\
-             cfg_file={}\ncfg_file={}\ncfg_file={}\n",
+             cfg_file={}\ncfg_file={}\ncfg_file={}\ncfg_file={}\n",
             ours.display(),
             debian.display(),
+            handlers.display(),
             objects.display(),
             d = dir.display()
         ),
@@ -210,7 +283,10 @@ fn nagios_validates_both_command_files() {
         "nagios4 -v:\n{text}"
     );
     assert!(
-        text.contains(&format!("Checked {} services.", names.len())),
+        text.contains(&format!(
+            "Checked {} services.",
+            names.len() + event_handlers.len()
+        )),
         "nagios4 -v did not check every service:\n{text}"
     );
 }

@@ -92,21 +92,34 @@ pub fn committed(path: &str) -> String {
 
 /// Parses `argv` (the binary's path first) exactly as the plugin's runner
 /// does: the options the binary's name implies, getopt's habits, empty
-/// words and old spellings, then clap. `Err` holds clap's message.
+/// words and old spellings, then clap. `Err` holds clap's message. A
+/// handler (restart_service_rs) is parsed with its own definition: the
+/// handlers share the plugins' runner.
 pub fn parse(argv: &[String]) -> Result<(), String> {
     let first = argv.first().ok_or("empty command line")?;
     let name = Path::new(first)
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or("no program name")?;
-    let binary = xtask::icinga::binary(name).ok_or_else(|| format!("{name} is not ours"))?;
-    let command = xtask::commands()
-        .into_iter()
-        .find(|c| c.get_name() == binary.plugin)
-        .ok_or_else(|| format!("no plugin {}", binary.plugin))?;
+    let (command, implied) = match xtask::icinga::binary(name) {
+        Some(binary) => (
+            xtask::commands()
+                .into_iter()
+                .find(|c| c.get_name() == binary.plugin)
+                .ok_or_else(|| format!("no plugin {}", binary.plugin))?,
+            binary.implied,
+        ),
+        None => (
+            xtask::handler_commands()
+                .into_iter()
+                .find(|c| c.get_name() == name)
+                .ok_or_else(|| format!("{name} is not ours"))?,
+            &[][..],
+        ),
+    };
     let command = rsplugins::runner::prepare_command(command);
     let mut words = vec![name.to_string()];
-    words.extend(binary.implied.iter().map(|w| w.to_string()));
+    words.extend(implied.iter().map(|w| w.to_string()));
     words.extend(argv[1..].iter().cloned());
     let words = rsplugins::argv::normalize(&command, words);
     command
