@@ -18,6 +18,9 @@
 # the next reload). For the installed package: --plugin-dir /usr/lib/nagios/plugins and the
 # installed definition files.
 #
+# Event handlers are on globally in both engines and off in the service template: a test's
+# service that enables one runs it (tests/tests/healing_engines.rs); Nagios gives a handler 60 s.
+#
 # Loopback only: Icinga's REST API listens on 127.0.0.1:15665, Nagios has no listener. Both run
 # checks as user nagios. Writes /etc/rsplugins-engines.env at the end (see README.md).
 # Run as root on Debian 12 after tests/testbed/setup.sh (the tests also need its servers).
@@ -379,7 +382,11 @@ const TicketSalt = ""
 include <itl>
 include <plugins>
 
-object IcingaApplication "app" { }
+// Event handlers on globally (Icinga's default, written out); the template keeps them off per
+// service, so only the services of tests/tests/healing_engines.rs that enable them run one.
+object IcingaApplication "app" {
+  enable_event_handlers = true
+}
 object FileLogger "main-log" {
   severity = "information"
   path = "$I2_LOG"
@@ -482,7 +489,13 @@ host_check_timeout=60
 check_for_updates=0
 bare_update_check=1
 enable_notifications=0
-enable_event_handlers=0
+# Event handlers on globally; the template keeps them off per service, so only the services of
+# tests/tests/healing_engines.rs that enable them run one. Their time-out is above the
+# handlers' own -t (25 s by default).
+enable_event_handlers=1
+event_handler_timeout=60
+log_event_handlers=1
+log_service_retries=1
 enable_flap_detection=0
 process_performance_data=0
 execute_host_checks=0
