@@ -1,6 +1,8 @@
 //! File system calls that may hang (statvfs and path lookups on a stale NFS
-//! mount), run each in a thread of its own with a deadline.
+//! mount), run on a worker thread with a deadline: one worker while calls
+//! answer, a fresh one for the rest when a call stalls.
 
+use std::collections::VecDeque;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
@@ -62,52 +64,88 @@ pub fn deadline(start: Instant, budget: Duration) -> Instant {
     start + (budget - margin)
 }
 
-/// A call to run in its own thread.
+/// A call that may hang.
 pub type Job<T> = Box<dyn FnOnce() -> T + Send + 'static>;
 
-/// Runs every job in its own thread and collects what answered by
-/// `deadline`; a job still running then is `None` and left behind (a thread
-/// blocked in the kernel cannot be cancelled; the process exit ends it).
+/// How long a worker may be silent before the jobs still queued go to a
+/// fresh worker: a call blocked in the kernel (a stale NFS mount) cannot be
+/// cancelled, but it holds up only itself.
+const STALL: Duration = Duration::from_millis(100);
+
+type Queue<T> = Arc<Mutex<VecDeque<(usize, Job<T>)>>>;
+
+/// Takes jobs from the queue until it is empty, reporting each answer.
+fn work<T>(queue: &Queue<T>, tx: &mpsc::Sender<(usize, T)>) {
+    loop {
+        let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+        let Some((index, job)) = next else { return };
+        // The receiver is gone once the deadline passed: nothing to tell.
+        if tx.send((index, job())).is_err() {
+            return;
+        }
+    }
+}
+
+/// Runs the jobs on one worker thread and collects what answered by
+/// `deadline`. When the worker stays silent for [`STALL`] while jobs wait,
+/// a fresh worker takes them over; a job still running at the deadline is
+/// `None` and left behind (the process exit ends its thread). The common
+/// case, calls that answer at once, costs one thread whatever the number
+/// of mounts.
 pub fn run_with_deadline<T: Send + 'static>(
     jobs: Vec<Job<T>>,
     deadline: Instant,
 ) -> Vec<Option<T>> {
-    let (tx, rx) = mpsc::channel::<(usize, T)>();
+    let total = jobs.len();
     let mut results: Vec<Option<T>> = jobs.iter().map(|_| None).collect();
-    let mut pending = 0usize;
-    for (index, job) in jobs.into_iter().enumerate() {
-        // The job waits in a slot so it can still run here if no thread starts.
-        let slot = Arc::new(Mutex::new(Some(job)));
-        let in_thread = Arc::clone(&slot);
-        let tx = tx.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("fs-{index}"))
-            .stack_size(256 * 1024)
-            .spawn(move || {
-                let job = in_thread.lock().ok().and_then(|mut s| s.take());
-                if let Some(job) = job {
-                    // The receiver is gone once the deadline passed: nothing to tell.
-                    let _ = tx.send((index, job()));
-                }
-            });
-        if spawned.is_ok() {
-            pending += 1;
-        } else {
-            let job = slot.lock().ok().and_then(|mut s| s.take());
-            if let Some(job) = job {
-                results[index] = Some(job());
-            }
-        }
+    if total == 0 {
+        return results;
     }
-    drop(tx);
-    while pending > 0 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
+    let queue: Queue<T> = Arc::new(Mutex::new(jobs.into_iter().enumerate().collect()));
+    let (tx, rx) = mpsc::channel::<(usize, T)>();
+    let mut workers = 0usize;
+    let spawn = |workers: &mut usize| -> bool {
+        let (queue, tx) = (Arc::clone(&queue), tx.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("fs-{workers}"))
+            .stack_size(256 * 1024)
+            .spawn(move || work(&queue, &tx))
+            .is_ok();
+        *workers += usize::from(spawned);
+        spawned
+    };
+    if !spawn(&mut workers) {
+        // No thread at all: answer here, without the deadline's protection.
+        while let Some((index, job)) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
+            results[index] = Some(job());
+        }
+        return results;
+    }
+    let mut received = 0;
+    let mut progress = Instant::now();
+    while received < total {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        let wait = (progress + STALL)
+            .saturating_duration_since(now)
+            .min(deadline - now)
+            .max(Duration::from_millis(1));
+        match rx.recv_timeout(wait) {
             Ok((index, value)) => {
                 results[index] = Some(value);
-                pending -= 1;
+                received += 1;
+                progress = Instant::now();
             }
-            Err(_) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let waiting = queue.lock().map(|q| !q.is_empty()).unwrap_or(false);
+                if waiting && progress.elapsed() >= STALL {
+                    spawn(&mut workers);
+                    progress = Instant::now();
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
     results
@@ -149,6 +187,35 @@ mod tests {
         let took = start.elapsed();
         assert!(took >= Duration::from_millis(300), "{took:?}");
         assert!(took < Duration::from_secs(2), "{took:?}");
+    }
+
+    #[test]
+    fn answering_jobs_share_one_worker() {
+        let jobs: Vec<Job<String>> = (0..50)
+            .map(|_| -> Job<String> {
+                Box::new(|| std::thread::current().name().unwrap_or("").to_string())
+            })
+            .collect();
+        let results = run_with_deadline(jobs, Instant::now() + Duration::from_secs(10));
+        assert!(
+            results.iter().all(|r| r.as_deref() == Some("fs-0")),
+            "{results:?}"
+        );
+    }
+
+    #[test]
+    fn every_hung_job_gets_a_worker_of_its_own_and_the_rest_still_answer() {
+        let start = Instant::now();
+        let hang = || -> Job<u32> {
+            Box::new(|| {
+                std::thread::sleep(Duration::from_secs(3600));
+                0
+            })
+        };
+        let jobs: Vec<Job<u32>> = vec![hang(), hang(), Box::new(|| 7), hang(), Box::new(|| 9)];
+        let results = run_with_deadline(jobs, start + Duration::from_millis(900));
+        assert_eq!(results, vec![None, None, Some(7), None, Some(9)]);
+        assert!(start.elapsed() < Duration::from_secs(2));
     }
 
     #[test]
