@@ -37,6 +37,16 @@ pub struct LoadAvg {
     pub fifteen: f64,
 }
 
+/// The bytes of a /proc (or /sys) file. Those report a size of 0, so a
+/// plain `fs::read` starts with a tiny buffer and doubles it read after
+/// read; this reads into 16 KiB at once (one read for most files).
+pub fn read_pseudo(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::with_capacity(16 * 1024);
+    fs::File::open(path)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// One process, from /proc/PID/stat (and cmdline when asked).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Process {
@@ -205,10 +215,15 @@ impl ProcFs {
     /// Reads a file below the root.
     pub fn read(&self, relative: &str) -> Result<String, ProcError> {
         let path = self.root.join(relative);
-        fs::read_to_string(&path).map_err(|e| ProcError::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })
+        read_pseudo(&path)
+            .and_then(|bytes| {
+                String::from_utf8(bytes)
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+            })
+            .map_err(|e| ProcError::Io {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })
     }
 
     fn parse_error(&self, relative: &str, reason: impl Into<String>) -> ProcError {

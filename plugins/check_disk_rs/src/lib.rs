@@ -2,9 +2,9 @@
 //! with C check_disk.
 //!
 //! Mounts come from /proc/self/mountinfo; each statvfs (and each lookup of a
-//! `-p` path) runs in a thread of its own with a deadline inside the `-t`
-//! budget, so a hanging network mount is reported CRITICAL instead of
-//! hanging the check.
+//! `-p` path) runs on a worker thread with a deadline inside the `-t`
+//! budget, a fresh worker taking the rest when a call stalls, so a hanging
+//! network mount is reported CRITICAL instead of hanging the check.
 
 pub mod evaluate;
 pub mod limits;
@@ -381,7 +381,7 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
 
 /// Reads and parses the mount table.
 pub fn read_mounts(path: &Path) -> Result<Vec<Mount>, CheckError> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = rsplugins::procfs::read_pseudo(path).map_err(|e| {
         CheckError::unknown(format!(
             "cannot read {}: {}",
             path.display(),
