@@ -426,18 +426,33 @@ impl Filter {
             || self.exclude.iter().any(|e| may_be_cut_of(&p.comm, e))
     }
 
+    /// Whether the only filters are on the arguments (`-a`, `--ereg-argument-array`):
+    /// then the command line alone decides, and only matching processes need their stat.
+    pub fn on_arguments_only(&self) -> bool {
+        (self.args.is_some() || self.regex.is_some())
+            && self.states.is_none()
+            && self.ppid.is_none()
+            && self.vsz_kb.is_none()
+            && self.rss_kb.is_none()
+            && self.pcpu.is_none()
+            && self.uid.is_none()
+            && self.command.is_none()
+            && self.exclude.is_empty()
+            && !self.no_kthreads
+            && self.older_than.is_none()
+            && !self.orphaned
+    }
+
+    /// The `-a` and `--ereg-argument-array` tests on the arguments as ps shows them.
+    pub fn matches_arguments(&self, args: &str) -> bool {
+        self.args.as_ref().is_none_or(|s| args.contains(s.as_str()))
+            && self.regex.as_ref().is_none_or(|re| re.is_match(args))
+    }
+
     /// The tests on the command line and the full program name.
     pub fn matches_cmdline(&self, p: &Process) -> bool {
         let needs_args = self.args.is_some() || self.regex.is_some();
-        let args = if needs_args { p.args() } else { String::new() };
-        if self
-            .args
-            .as_ref()
-            .is_some_and(|s| !args.contains(s.as_str()))
-        {
-            return false;
-        }
-        if self.regex.as_ref().is_some_and(|re| !re.is_match(&args)) {
+        if needs_args && !self.matches_arguments(&p.args()) {
             return false;
         }
         if let Some(command) = &self.command {

@@ -114,12 +114,30 @@ struct Job<'a> {
 /// Reads the processes `pids`; those gone meanwhile are skipped.
 fn read_chunk(job: &Job, pids: &[u32]) -> Result<Vec<Process>, CheckError> {
     let want_status = job.filter.needs_status();
+    // `-a` alone: the command line decides; a process that cannot match is
+    // left out without reading its stat (half the files of a run).
+    let arguments_first = job.filter.on_arguments_only();
     let mut buf = Vec::new();
     let mut path = String::with_capacity(32);
     let mut out = Vec::with_capacity(pids.len());
+    let mut cmdline = None;
     for &pid in pids {
         path.clear();
         path.push_str(&pid.to_string());
+        if arguments_first {
+            path.push_str("/cmdline");
+            // Unreadable (gone, or hidden by hidepid): the stat read below decides.
+            let words = match read_at(job.dir, &path, &mut buf) {
+                Ok(len) => split_cmdline(&buf[..len]),
+                Err(_) => Vec::new(),
+            };
+            // Without arguments (a kernel thread, a zombie) ps shows [comm]: the stat decides.
+            if !words.is_empty() && !job.filter.matches_arguments(&words.join(" ")) {
+                continue;
+            }
+            cmdline = Some(words);
+            path.truncate(path.len() - "cmdline".len() - 1);
+        }
         path.push_str("/stat");
         let len = match read_at(job.dir, &path, &mut buf) {
             Ok(len) if len > 0 => len,
@@ -166,7 +184,9 @@ fn read_chunk(job: &Job, pids: &[u32]) -> Result<Vec<Process>, CheckError> {
             path.truncate(path.len() - "status".len());
             path.push_str("stat");
         }
-        if candidate
+        if let Some(words) = cmdline.take() {
+            p.cmdline = words;
+        } else if candidate
             && job.filter.matches_status(&p)
             && (job.verbose || job.filter.needs_cmdline(&p))
         {
