@@ -48,6 +48,39 @@ pub fn commands() -> Vec<clap::Command> {
 /// (owned by the engine's user, mode 0750: see README "Auto-restart").
 pub const STATE_DIR: &str = "/var/lib/rsplugins";
 
+/// The state a run works with.
+pub enum Held {
+    /// The directory, and the lock of this run's name while it acts.
+    Locked(rsplugins::statefile::StateDir, rsplugins::statefile::Lock),
+    /// Another run holds the lock.
+    Busy,
+    /// A dry run: the directory only if it exists (read, never created or
+    /// locked: a dry run changes nothing).
+    ReadOnly(Option<rsplugins::statefile::StateDir>),
+}
+
+/// Opens the state directory at `path` and locks `key` in it, or, in a dry
+/// run, only reads what exists.
+pub fn hold_state(
+    path: &std::path::Path,
+    key: &str,
+    dry_run: bool,
+) -> Result<Held, rsplugins::CheckError> {
+    if dry_run {
+        return Ok(Held::ReadOnly(if path.exists() {
+            Some(state_dir(path)?)
+        } else {
+            None
+        }));
+    }
+    let dir = state_dir(path)?;
+    match dir.try_lock(key) {
+        Ok(Some(lock)) => Ok(Held::Locked(dir, lock)),
+        Ok(None) => Ok(Held::Busy),
+        Err(e) => Err(rsplugins::CheckError::unknown(e.to_string())),
+    }
+}
+
 /// Opens the state directory; a failure is UNKNOWN and says how to make one.
 pub fn state_dir(
     path: &std::path::Path,

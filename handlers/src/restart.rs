@@ -293,37 +293,47 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
     }
     journal.notice(format!("{event}: restarting (rule: {})", rule.describe()));
 
-    let state = crate::state_dir(&args.state_dir)?;
-    let Some(_lock) = state
-        .try_lock(&plan.key)
-        .map_err(|e| CheckError::unknown(e.to_string()))?
-    else {
-        journal.warning("another handler run for this service is in progress: nothing done");
-        return Ok(journal.finish(
-            State::Ok,
-            format!(
-                "{}: another restart is in progress, nothing done",
-                plan.service
-            ),
-        ));
+    let (state, _lock) = match crate::hold_state(&args.state_dir, &plan.key, args.dry_run)? {
+        crate::Held::Locked(dir, lock) => (Some(dir), Some(lock)),
+        crate::Held::ReadOnly(dir) => (dir, None),
+        crate::Held::Busy => {
+            journal.warning("another handler run for this service is in progress: nothing done");
+            return Ok(journal.finish(
+                State::Ok,
+                format!(
+                    "{}: another restart is in progress, nothing done",
+                    plan.service
+                ),
+            ));
+        }
     };
     let budget = Budget {
         max: args.max_restarts,
         window: args.window,
     };
     let now = storm::now();
-    let mut ledger =
-        Ledger::load(&state, &plan.key).map_err(|e| CheckError::unknown(e.to_string()))?;
+    let mut ledger = match &state {
+        Some(dir) => {
+            Ledger::load(dir, &plan.key).map_err(|e| CheckError::unknown(e.to_string()))?
+        }
+        None => Ledger::default(),
+    };
     ledger.prune(now, budget);
     if !ledger.allows(budget) {
         return Ok(storm_stop(
-            &args, &plan, &state, ledger, budget, now, journal,
+            &args,
+            &plan,
+            state.as_ref(),
+            ledger,
+            budget,
+            now,
+            journal,
         ));
     }
-    if !args.dry_run {
+    if let (false, Some(dir)) = (args.dry_run, &state) {
         ledger.restarts.push(now);
         ledger
-            .save(&state, &plan.key)
+            .save(dir, &plan.key)
             .map_err(|e| CheckError::unknown(e.to_string()))?;
     }
     let restart = restart(&args, &plan, deadline, &mut journal);
@@ -517,7 +527,7 @@ fn notify_if_asked(args: &Args, plan: &Plan, action: &str, result: &str, journal
 fn storm_stop(
     args: &Args,
     plan: &Plan,
-    state: &StateDir,
+    state: Option<&StateDir>,
     mut ledger: Ledger,
     budget: Budget,
     now: u64,
@@ -537,9 +547,9 @@ fn storm_stop(
     journal.error(format!("storm guard: not restarting{next}"));
     if ledger.storm_notified.is_none() {
         notify_if_asked(args, plan, "storm guard", &summary, &mut journal);
-        if !args.dry_run {
+        if let (false, Some(dir)) = (args.dry_run, state) {
             ledger.storm_notified = Some(now);
-            if let Err(e) = ledger.save(state, &plan.key) {
+            if let Err(e) = ledger.save(dir, &plan.key) {
                 journal.error(e.to_string());
             }
         }

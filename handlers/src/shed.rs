@@ -180,21 +180,24 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
         on_attempt: args.on_attempt,
     };
     let mut journal = Journal::new(PROGRAM, &name);
-    let state = crate::state_dir(&args.state_dir)?;
-    let Some(_lock) = state
-        .try_lock(&key)
-        .map_err(|e| CheckError::unknown(e.to_string()))?
-    else {
-        journal.warning("another run of this policy is in progress: nothing done");
-        return Ok(journal.finish(
-            State::Ok,
-            format!("{name}: another run in progress, nothing done"),
-        ));
+    let (state, _lock) = match crate::hold_state(&args.state_dir, &key, args.dry_run)? {
+        crate::Held::Locked(dir, lock) => (Some(dir), Some(lock)),
+        crate::Held::ReadOnly(dir) => (dir, None),
+        crate::Held::Busy => {
+            journal.warning("another run of this policy is in progress: nothing done");
+            return Ok(journal.finish(
+                State::Ok,
+                format!("{name}: another run in progress, nothing done"),
+            ));
+        }
     };
-    let record = state
-        .load(&key)
-        .map_err(|e| CheckError::unknown(e.to_string()))?
-        .map(|v| Record::from_json(&v));
+    let record = match &state {
+        Some(dir) => dir
+            .load(&key)
+            .map_err(|e| CheckError::unknown(e.to_string()))?
+            .map(|v| Record::from_json(&v)),
+        None => None,
+    };
     let manager = args.manager.resolve();
     let with_sudo = args.sudo && !nix::unistd::geteuid().is_root();
     let ctx = Ctx {
@@ -211,11 +214,11 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
                 record.since
             ));
             let left = ctx.undo(&record, &mut journal);
-            if !args.dry_run {
+            if let (false, Some(dir)) = (args.dry_run, &state) {
                 let saved = if left.is_empty() {
-                    state.remove(&key)
+                    dir.remove(&key)
                 } else {
-                    state.save(&key, &left.to_json())
+                    dir.save(&key, &left.to_json())
                 };
                 saved.map_err(|e| CheckError::unknown(e.to_string()))?;
             }
@@ -235,9 +238,8 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
         _ if rule.acts_on(&event) => {
             journal.notice(format!("{event}: shedding (rule: {})", rule.describe()));
             let (done, failures) = ctx.shed(&mut journal);
-            if !args.dry_run && !done.is_empty() {
-                state
-                    .save(&key, &done.to_json())
+            if let (false, Some(dir)) = (args.dry_run || done.is_empty(), &state) {
+                dir.save(&key, &done.to_json())
                     .map_err(|e| CheckError::unknown(e.to_string()))?;
             }
             let what = format!(

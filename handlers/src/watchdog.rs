@@ -232,21 +232,24 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
     let text = read_config(&args.config)?;
     let watches =
         parse_config(&text, &args.config.display().to_string()).map_err(CheckError::unknown)?;
-    let state = crate::state_dir(&args.state_dir)?;
-    let Some(_lock) = state
-        .try_lock("watchdog")
-        .map_err(|e| CheckError::unknown(e.to_string()))?
-    else {
-        return Err(CheckError::new(
-            State::Warning,
-            "the previous watchdog run is still going: skipped",
-        ));
+    let (state, _lock) = match crate::hold_state(&args.state_dir, "watchdog", args.dry_run)? {
+        crate::Held::Locked(dir, lock) => (Some(dir), Some(lock)),
+        crate::Held::ReadOnly(dir) => (dir, None),
+        crate::Held::Busy => {
+            return Err(CheckError::new(
+                State::Warning,
+                "the previous watchdog run is still going: skipped",
+            ))
+        }
     };
-    let mut counts = state
-        .load("watchdog")
-        .map_err(|e| CheckError::unknown(e.to_string()))?
-        .and_then(|v| v.as_object().cloned())
-        .unwrap_or_default();
+    let mut counts = match &state {
+        Some(dir) => dir
+            .load("watchdog")
+            .map_err(|e| CheckError::unknown(e.to_string()))?
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default(),
+        None => Map::new(),
+    };
     let mut journal = Journal::new(PROGRAM, "watchdog");
     let mut worst = State::Ok;
     let mut problems = Vec::new();
@@ -266,9 +269,8 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
         next.insert(w.name.clone(), failures_json(&counts, w, failures));
     }
     counts = next;
-    if !args.dry_run {
-        state
-            .save("watchdog", &Value::Object(counts))
+    if let (false, Some(dir)) = (args.dry_run, &state) {
+        dir.save("watchdog", &Value::Object(counts))
             .map_err(|e| CheckError::unknown(e.to_string()))?;
     }
     let summary = if problems.is_empty() {

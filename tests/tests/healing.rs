@@ -276,7 +276,9 @@ fn no_action_before_the_rule_says_so_and_a_dry_run_changes_nothing() {
             )
         );
     }
-    // --on-attempt 2 acts on exactly SOFT 2 (dry run: the plan only).
+    // --on-attempt 2 acts on exactly SOFT 2 (dry run: the plan only, and
+    // not even the state directory is created).
+    let absent = state.path().join("absent");
     let (code, out) = run_owned(&with(
         base.clone(),
         &[
@@ -289,8 +291,11 @@ fn no_action_before_the_rule_says_so_and_a_dry_run_changes_nothing() {
             "--on-attempt",
             "2",
             "--dry-run",
+            "--state-dir",
+            &absent.display().to_string(),
         ],
     ));
+    assert!(!absent.exists(), "a dry run created the state directory");
     assert_eq!(code, 0, "{out}");
     assert!(
         out.starts_with("RESTART OK - heal-ftp-quiet: dry run, nothing changed"),
