@@ -6,7 +6,8 @@
 //! - restart: the engine's active checks see the testbed's
 //!   `rsplugins-heal-ftp` killed; restart_service_rs (through sudo, rules
 //!   from its own --print-sudoers) brings it back with a new pid, and the
-//!   engine shows OK again (the time from the kill is printed);
+//!   engine shows OK again (the time from the kill is printed); the same
+//!   for the testbed's postfix through Debian's own init script;
 //! - storm: a service that ran, then breaks for good, whose unit never
 //!   starts: the unit is started exactly twice (SOFT 1 and HARD), then the
 //!   storm guard refuses (one notification) while the engine keeps calling
@@ -880,6 +881,161 @@ fn nagios_safe(spec: &Spec) {
     for w in spec.check.iter().chain(&spec.handler).chain(values) {
         assert!(!w.contains(';') && !w.contains('\''), "{w:?}");
     }
+}
+
+// -------------------------------------------------------------------------------------------
+// a'. restart: a killed postfix comes back (Debian's own init script)
+// -------------------------------------------------------------------------------------------
+
+/// The testbed's postfix (the mail tests share it: restored when a test ends).
+static POSTFIX: Mutex<()> = Mutex::new(());
+const POSTFIX_PIDFILE: &str = "/var/spool/postfix/pid/master.pid";
+
+fn smtp_up() -> bool {
+    TcpStream::connect_timeout(&([127, 0, 0, 1], 25).into(), Duration::from_secs(1)).is_ok()
+}
+
+fn postfix_master() -> Option<u32> {
+    std::fs::read_to_string(POSTFIX_PIDFILE)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .filter(|p| alive(*p))
+}
+
+/// Leaves postfix running, whatever the test did to it.
+struct RestorePostfix;
+
+impl Drop for RestorePostfix {
+    fn drop(&mut self) {
+        if !smtp_up() {
+            service_start("postfix");
+            let start = Instant::now();
+            while !smtp_up() && start.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+fn restart_killed_postfix(kind: Kind) {
+    let _mail = turn(&POSTFIX);
+    let _engine = kind.lock();
+    let Some(bed) = bed(kind) else { return };
+    let svc = format!("heal-smtp-{}", kind.name());
+    let _restore = RestorePostfix;
+    if !smtp_up() {
+        service_start("postfix");
+    }
+    let old = bed.wait(&svc, "postfix running before the test", WAIT, || {
+        postfix_master().filter(|_| smtp_up())
+    });
+    let check_words = vec![
+        bed.bin("check_smtp_rs"),
+        "-H".into(),
+        "127.0.0.1".into(),
+        "-t".into(),
+        "5".into(),
+    ];
+    // Debian's own /etc/init.d/postfix, through `service`, as on a host without systemd.
+    let service_args = [
+        "--unit",
+        "postfix",
+        "--manager",
+        "service",
+        "--pidfile",
+        POSTFIX_PIDFILE,
+    ];
+    let _sudo = sudoers(&bed, "postfix", &service_args);
+    let mut handler = vec![bed.bin("restart_service_rs")];
+    handler.extend(event_args());
+    handler.extend(words(&["--on-attempt", "1"]));
+    handler.extend(words(&service_args));
+    handler.extend(words(&["--sudo", "--check", &check_words.join(" ")]));
+    handler.extend(words(&["--state-dir", &bed.state_dir(), "-t", "25"]));
+    let spec = Spec {
+        svc: &svc,
+        check: check_words,
+        vars: Vec::new(),
+        handler,
+        active: true,
+        max_attempts: 2,
+        volatile: false,
+    };
+    nagios_safe(&spec);
+    let _objects = objects(&bed, &svc, &config(&bed, &spec));
+
+    bed.first_result(&svc);
+    let before = bed.wait(&svc, "OK before the kill", WAIT, || {
+        bed.status(&svc).filter(|s| s.checked && s.state == 0)
+    });
+    while epoch().floor() <= before.last_state_change {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let killed_at = epoch();
+    let t0 = Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(old as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap_or_else(|e| panic!("kill -9 {old} (postfix master): {e}"));
+    bed.wait(
+        &svc,
+        "port 25 closed after kill -9 of the master",
+        Duration::from_secs(10),
+        || (!smtp_up()).then_some(()),
+    );
+    bed.force(&svc);
+    let (after, new) = bed.wait(
+        &svc,
+        "OK again with a new postfix master after kill -9",
+        WAIT,
+        || {
+            let s = bed.status(&svc)?;
+            let pid = postfix_master()?;
+            (s.checked
+                && s.state == 0
+                && s.last_state_change > before.last_state_change
+                && pid != old
+                && smtp_up())
+            .then_some((s, pid))
+        },
+    );
+    let seen_ok = t0.elapsed();
+    bed.wait(
+        &svc,
+        "syslog lines of the postfix restart (service postfix start, validated)",
+        Duration::from_secs(10),
+        || {
+            let l = bed.syslog_lines("restart_service_rs", &svc);
+            let started = l.iter().any(|x| {
+                x.contains(&format!(
+                    ": {svc}: start: /usr/bin/sudo -n -- /usr/sbin/service postfix start"
+                ))
+            });
+            let done = l.iter().any(|x| {
+                x.contains(&format!(
+                    ": {svc}: OK: {svc} restarted and validated: SMTP OK"
+                ))
+            });
+            (started && done).then_some(())
+        },
+    );
+    eprintln!(
+        "{}: kill -9 of the postfix master (pid {old}) -> engine OK again (new master {new}) in {:.1} s as seen by the test, {:.2} s by the engine's state-change time",
+        kind.title(),
+        seen_ok.as_secs_f64(),
+        after.last_state_change - killed_at
+    );
+}
+
+#[test]
+fn icinga2_restarts_a_killed_postfix_through_its_event_handler() {
+    restart_killed_postfix(Kind::Icinga2);
+}
+
+#[test]
+fn nagios_restarts_a_killed_postfix_through_its_event_handler() {
+    restart_killed_postfix(Kind::Nagios);
 }
 
 // -------------------------------------------------------------------------------------------
