@@ -199,6 +199,8 @@ fn plan(args: &Args) -> Result<Plan, CheckError> {
     let start = match (&args.start, &args.unit) {
         (Some(a), _) => a.0.clone(),
         (None, Some(u)) => manager.argv(u, Verb::Start),
+        // The step sudo runs as root only ends leftovers.
+        (None, None) if args.kill_leftovers => Vec::new(),
         (None, None) => {
             return Err(CheckError::unknown(
                 "no way to start the service: give --unit or --start",
@@ -216,13 +218,14 @@ fn plan(args: &Args) -> Result<Plan, CheckError> {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| PROGRAM.to_string());
         let mut argv = vec![me, "--kill-leftovers".to_string()];
-        if let Some(u) = &args.unit {
-            argv.extend([
+        match &args.unit {
+            Some(u) => argv.extend([
                 "--unit".into(),
                 u.clone(),
                 "--manager".into(),
                 manager.word().into(),
-            ]);
+            ]),
+            None => argv.extend(["--service".into(), service.clone()]),
         }
         if let Some(p) = &args.pidfile {
             argv.extend(["--pidfile".into(), p.display().to_string()]);

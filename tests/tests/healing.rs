@@ -650,6 +650,32 @@ fn print_sudoers_gives_exact_rules_that_sudo_accepts() {
             "monitor ALL=(root) NOPASSWD: /usr/sbin/service rsplugins-heal-broken restart".to_string(),
         ]
     );
+    // Explicit commands and no unit: the root step names the service instead.
+    let (code, out) = run(&[
+        &handler,
+        "--service",
+        "my app",
+        "--stop",
+        "/usr/sbin/myapp-ctl stop",
+        "--start",
+        "/usr/sbin/myapp-ctl start",
+        "--pidfile",
+        "/run/myapp.pid",
+        "--sudo",
+        "--print-sudoers",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let explicit: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(
+        explicit,
+        [
+            "nagios ALL=(root) NOPASSWD: /usr/sbin/myapp-ctl stop".to_string(),
+            format!("nagios ALL=(root) NOPASSWD: {handler} --kill-leftovers --service my\\ app --pidfile /run/myapp.pid --grace 5"),
+            "nagios ALL=(root) NOPASSWD: /usr/sbin/myapp-ctl start".to_string(),
+        ]
+    );
+    let mut lines = lines;
+    lines.extend(explicit);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("rules");
     fs::write(&file, format!("{}\n", lines.join("\n"))).unwrap();
@@ -993,4 +1019,55 @@ fn dependent_units_restart_in_order_after_the_service() {
         ftp_up,
     );
     assert_ne!(heal_pid(), before, "the dependent unit was not restarted");
+}
+
+#[test]
+fn the_root_step_ends_only_the_leftovers() {
+    if !testbed_healing() {
+        return;
+    }
+    // What `sudo -n restart_service_rs --kill-leftovers ...` runs as root.
+    let dir = tempfile::tempdir().unwrap();
+    let mut leftover = Command::new("bash")
+        .args(["-c", "trap '' TERM; exec sleep 600"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let pidfile = dir.path().join("app.pid");
+    fs::write(&pidfile, format!("{}\n", leftover.id())).unwrap();
+    let (code, out) = run(&[
+        &bin("restart_service_rs"),
+        "--kill-leftovers",
+        "--service",
+        "my app",
+        "--pidfile",
+        &pidfile.display().to_string(),
+        "--grace",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("RESTART OK - my app: ended 1 leftover processes"),
+        "{out}"
+    );
+    assert!(out.contains("sent SIGKILL to "), "{out}");
+    let status = leftover.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    // Nothing to end: OK, and it says so.
+    let (code, out) = run(&[
+        &bin("restart_service_rs"),
+        "--kill-leftovers",
+        "--service",
+        "my app",
+        "--pidfile",
+        &pidfile.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("RESTART OK - my app: no leftover processes"),
+        "{out}"
+    );
 }
