@@ -4,6 +4,7 @@
 //! [`CheckResult`]; everything else (states, ranges, perfdata, output, exit
 //! codes, timeouts, signals, secrets, `--extra-opts`) lives here, once.
 
+pub mod alarm;
 pub mod argv;
 pub mod bytes;
 pub mod clock;

@@ -53,6 +53,7 @@ pub fn within(limit: std::time::Duration, cmd: &mut Command) -> assert_cmd::asse
 
 pub mod dns_peer;
 pub mod engine;
+pub mod fixture;
 pub mod http_peer;
 pub mod peer;
 pub mod pki;

@@ -11,6 +11,10 @@ fn fixture() -> assert_cmd::Command {
     plugin("fixture_plugin")
 }
 
+/// The fixture as a plugin (std's start-up, a supervisor thread) and as a
+/// local check (`lean_main`: its own C main, the time-out by signal).
+const FIXTURES: [&str; 2] = ["fixture_plugin", "fixture_lean"];
+
 #[test]
 fn a_panic_is_one_unknown_line_and_exit_3() {
     fixture()
@@ -64,52 +68,77 @@ fn unknown_option_and_bad_value_exit_3_with_a_reason() {
 
 #[test]
 fn timeout_ends_the_plugin_in_the_default_critical_state() {
-    let start = Instant::now();
-    fixture()
-        .args(["--sleep", "30", "-t", "1"])
-        .assert()
-        .code(2)
-        .stdout("FIXTURE CRITICAL - Plugin timed out after 1 seconds\n");
-    assert!(start.elapsed() < Duration::from_secs(5));
+    for name in FIXTURES {
+        // --sleep-unreachable: a call no signal interrupts, after runner::supervise()
+        for sleep in ["--sleep", "--sleep-unreachable"] {
+            let start = Instant::now();
+            plugin(name)
+                .args([sleep, "30", "-t", "1"])
+                .assert()
+                .code(2)
+                .stdout("FIXTURE CRITICAL - Plugin timed out after 1 seconds\n");
+            assert!(start.elapsed() < Duration::from_secs(5), "{name} {sleep}");
+        }
+    }
 }
 
 #[test]
 fn timeout_state_can_be_chosen() {
-    fixture()
-        .args(["--sleep", "30", "-t", "1:UNKNOWN"])
-        .assert()
-        .code(3)
-        .stdout("FIXTURE UNKNOWN - Plugin timed out after 1 seconds\n");
-    fixture()
-        .args(["--sleep", "30", "-t", "0.5:warning"])
-        .assert()
-        .code(1)
-        .stdout("FIXTURE WARNING - Plugin timed out after 0.5 seconds\n");
+    for name in FIXTURES {
+        plugin(name)
+            .args(["--sleep", "30", "-t", "1:UNKNOWN"])
+            .assert()
+            .code(3)
+            .stdout("FIXTURE UNKNOWN - Plugin timed out after 1 seconds\n");
+        plugin(name)
+            .args(["--sleep", "30", "-t", "0.5:warning"])
+            .assert()
+            .code(1)
+            .stdout("FIXTURE WARNING - Plugin timed out after 0.5 seconds\n");
+    }
 }
 
 #[test]
 fn timeout_output_follows_the_output_format() {
-    let out = fixture()
-        .args(["--sleep", "30", "-t", "0.5", "--output-format", "json"])
-        .assert()
-        .code(2)
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(v["state"], "CRITICAL");
-    assert_eq!(v["summary"], "Plugin timed out after 0.5 seconds");
+    for name in FIXTURES {
+        let out = plugin(name)
+            .args(["--sleep", "30", "-t", "0.5", "--output-format", "json"])
+            .assert()
+            .code(2)
+            .get_output()
+            .stdout
+            .clone();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["state"], "CRITICAL", "{name}");
+        assert_eq!(v["summary"], "Plugin timed out after 0.5 seconds", "{name}");
+    }
 }
 
 #[test]
 fn sigterm_ends_the_plugin_unknown() {
-    sigterm_ends_unknown(&["--sleep", "30", "-t", "20"]);
+    for name in FIXTURES {
+        for sleep in ["--sleep", "--sleep-unreachable"] {
+            sigterm_ends_unknown(name, &[sleep, "30", "-t", "20"]);
+        }
+    }
 }
 
-/// Starts the fixture with `args`, sends SIGTERM after 300 ms and expects
-/// the UNKNOWN line.
-fn sigterm_ends_unknown(args: &[&str]) {
-    let child = std::process::Command::new(rsplugins_tests::binary("fixture_plugin"))
+#[test]
+fn a_finished_check_is_not_cut_by_the_time_out() {
+    // The check ends before the deadline: its own result, nothing after it.
+    for name in FIXTURES {
+        plugin(name)
+            .args(["--sleep", "0.3", "-t", "1", "--fail", "warning"])
+            .assert()
+            .code(1)
+            .stdout("FIXTURE WARNING - fixture failure\n");
+    }
+}
+
+/// Starts `fixture` with `args`, sends SIGTERM after 300 ms and expects the
+/// UNKNOWN line.
+fn sigterm_ends_unknown(fixture: &str, args: &[&str]) {
+    let child = std::process::Command::new(rsplugins_tests::binary(fixture))
         .args(args)
         .stdout(Stdio::piped())
         .spawn()
@@ -121,10 +150,11 @@ fn sigterm_ends_unknown(args: &[&str]) {
     )
     .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.status.code(), Some(3), "{fixture} {args:?}");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "FIXTURE UNKNOWN - Plugin received SIGTERM, ending\n"
+        "FIXTURE UNKNOWN - Plugin received SIGTERM, ending\n",
+        "{fixture} {args:?}"
     );
 }
 
@@ -241,13 +271,15 @@ fn a_file_that_blocks_is_ended_by_the_timeout() {
         .assert()
         .code(2)
         .stdout("LOAD CRITICAL - Plugin timed out after 1 seconds\n");
-    fixture()
-        .args(["--secret", &format!("file:{fifo}"), "-t", "1:UNKNOWN"])
-        .assert()
-        .code(3)
-        .stdout("FIXTURE UNKNOWN - Plugin timed out after 1 seconds\n");
+    for name in FIXTURES {
+        plugin(name)
+            .args(["--secret", &format!("file:{fifo}"), "-t", "1:UNKNOWN"])
+            .assert()
+            .code(3)
+            .stdout("FIXTURE UNKNOWN - Plugin timed out after 1 seconds\n");
+    }
     assert!(
-        start.elapsed() < Duration::from_secs(6),
+        start.elapsed() < Duration::from_secs(8),
         "{:?}",
         start.elapsed()
     );
@@ -257,7 +289,9 @@ fn a_file_that_blocks_is_ended_by_the_timeout() {
 fn sigterm_ends_a_plugin_blocked_on_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = fifo(&dir);
-    sigterm_ends_unknown(&["--secret", &format!("file:{fifo}"), "-t", "30"]);
+    for name in FIXTURES {
+        sigterm_ends_unknown(name, &["--secret", &format!("file:{fifo}"), "-t", "30"]);
+    }
 }
 
 #[test]

@@ -1,56 +1,6 @@
-//! A plugin for testing the runner itself: it panics, sleeps, handles a
-//! secret or fails on request. Never installed.
-
-use clap::Parser;
-use rsplugins::options::CommonArgs;
-use rsplugins::runner::{self, PluginArgs};
-use rsplugins::secret::Secret;
-use rsplugins::{CheckError, CheckResult, State};
-
-#[derive(Parser, Debug)]
-#[command(name = "fixture_plugin", version, about = "Runner test fixture")]
-struct Args {
-    /// Panic inside the check
-    #[arg(long)]
-    panic: bool,
-    /// Sleep this many seconds inside the check
-    #[arg(long, value_name = "SECONDS")]
-    sleep: Option<f64>,
-    /// A secret; the output mentions it to prove it is masked
-    #[arg(long, value_name = "SECRET")]
-    secret: Option<Secret>,
-    /// Fail with this state
-    #[arg(long, value_name = "STATE")]
-    fail: Option<State>,
-    #[command(flatten)]
-    common: CommonArgs,
-}
-
-impl PluginArgs for Args {
-    fn common(&self) -> &CommonArgs {
-        &self.common
-    }
-}
-
-fn check(args: Args) -> Result<CheckResult, CheckError> {
-    if args.panic {
-        panic!("fixture asked to panic");
-    }
-    if let Some(secs) = args.sleep {
-        std::thread::sleep(std::time::Duration::from_secs_f64(secs));
-    }
-    if let Some(state) = args.fail {
-        return Err(CheckError::new(state, "fixture failure"));
-    }
-    let mut result = CheckResult::with_state(State::Ok, "fixture ran");
-    if let Some(secret) = args.secret {
-        // Deliberately leak it through every path to prove the mask holds.
-        result.summary = format!("logged in with {}", secret.expose());
-        result.detail(format!("password was {}", secret.expose()));
-    }
-    Ok(result)
-}
+//! A plugin for testing the runner itself (see rsplugins_tests::fixture).
+//! Never installed.
 
 fn main() {
-    runner::run::<Args, _>("FIXTURE", check)
+    rsplugins_tests::fixture::main()
 }
