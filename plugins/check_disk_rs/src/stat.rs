@@ -76,6 +76,8 @@ type Queue<T> = Arc<Mutex<VecDeque<(usize, Job<T>)>>>;
 
 /// Takes jobs from the queue until it is empty, reporting each answer.
 fn work<T>(queue: &Queue<T>, tx: &mpsc::Sender<(usize, T)>) {
+    // The time-out signal must reach the main thread, not one stuck here.
+    rsplugins::alarm::block_in_this_thread();
     loop {
         let next = queue.lock().ok().and_then(|mut q| q.pop_front());
         let Some((index, job)) = next else { return };

@@ -107,6 +107,8 @@ pub fn acquire(proc: &ProcFs, top_n: usize) -> Result<LoadData, CheckError> {
     let (load, line) = proc.loadavg_line()?;
     let cpus = proc.cpu_count()?;
     let top = if top_n > 0 {
+        // Other processes' command lines can block past any signal but SIGKILL.
+        rsplugins::runner::supervise();
         top_processes(proc, top_n)?
     } else {
         Vec::new()
