@@ -143,6 +143,16 @@ pub const NETWORK_TYPES: &[&str] = &[
     "sshfs",
 ];
 
+/// Types whose statvfs the kernel answers from the superblock's counters in
+/// memory: no I/O, no server to wait for. These are asked on the main
+/// thread; every other type on a worker that may hang (see `stat`).
+pub const ANSWERS_FROM_MEMORY: &[&str] = &["ext2", "ext3", "ext4", "tmpfs", "xfs"];
+
+/// Whether a statvfs of the mount cannot hang.
+pub fn answers_at_once(mount: &Mount) -> bool {
+    ANSWERS_FROM_MEMORY.contains(&mount.fs_type.as_str()) && !is_remote(mount)
+}
+
 /// Whether the type is a pseudo file system.
 pub fn is_pseudo(fs_type: &str) -> bool {
     PSEUDO_TYPES.contains(&fs_type)

@@ -12,7 +12,9 @@ use regex::Regex;
 use rsplugins::State;
 
 use crate::limits::FsStats;
-use crate::mounts::{containing, exact, is_pseudo, is_remote, normalize, visible, Mount};
+use crate::mounts::{
+    answers_at_once, containing, exact, is_pseudo, is_remote, normalize, visible, Mount,
+};
 use crate::stat::{describe, run_with_deadline, FsAccess, Job};
 
 /// Why a mount is not checked (shown with `-vv`).
@@ -434,8 +436,23 @@ pub fn acquire(
     }
     plan_selected(sel, &mounts, &mut data, &mut plans);
 
-    let jobs = plans.iter().map(|p| job(p, sel, &mounts, &fs)).collect();
-    let answers = run_with_deadline(jobs, deadline);
+    // Local disks and memory answer at once, here; the rest on a worker
+    // thread with the deadline (a thread costs more than such a call).
+    let mut answers: Vec<Option<Answer>> = Vec::with_capacity(plans.len());
+    let mut later: Vec<(usize, Job<Answer>)> = Vec::new();
+    for (i, plan) in plans.iter().enumerate() {
+        let job = job(plan, sel, &mounts, &fs);
+        if matches!(plan, Plan::Mount { mount, .. } if answers_at_once(mount)) {
+            answers.push(Some(job()));
+        } else {
+            answers.push(None);
+            later.push((i, job));
+        }
+    }
+    let (at, jobs): (Vec<usize>, Vec<Job<Answer>>) = later.into_iter().unzip();
+    for (i, answer) in at.into_iter().zip(run_with_deadline(jobs, deadline)) {
+        answers[i] = answer;
+    }
     data.waited = deadline.saturating_duration_since(started);
 
     // Mount point -> where it is in `data.checked` (None: skipped).
@@ -616,6 +633,51 @@ mod tests {
             .find(|c| c.mount.mount_point == point)
             .unwrap()
             .outcome
+    }
+
+    /// Records the thread each statvfs ran on.
+    #[derive(Default)]
+    struct WhereFs(std::sync::Mutex<Vec<(String, Option<String>)>>);
+
+    impl FsAccess for WhereFs {
+        fn statvfs(&self, path: &Path) -> io::Result<FsStats> {
+            let thread = std::thread::current().name().map(str::to_string);
+            let path = path.display().to_string();
+            self.0.lock().unwrap().push((path, thread));
+            Ok(stats(1000))
+        }
+
+        fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+            Ok(path.into())
+        }
+    }
+
+    #[test]
+    fn local_disks_are_asked_at_once_the_rest_on_a_worker() {
+        let fs = Arc::new(WhereFs::default());
+        let data = acquire(
+            &Selection::default(),
+            &parse_mountinfo(TABLE),
+            Arc::clone(&fs) as Arc<dyn FsAccess>,
+            Instant::now() + Duration::from_secs(10),
+        );
+        assert_eq!(data.checked.len(), 6, "{:?}", points(&data));
+        let here = std::thread::current().name().map(str::to_string);
+        let worker = Some("fs-0".to_string());
+        let mut seen = fs.0.lock().unwrap().clone();
+        seen.sort();
+        let expected: Vec<(String, Option<String>)> = [
+            ("/", &here),
+            ("/data", &here),
+            ("/mnt/denied", &worker),
+            ("/mnt/empty", &worker),
+            ("/mnt/hang", &worker),
+            ("/mnt/nfs", &worker),
+        ]
+        .into_iter()
+        .map(|(p, t)| (p.to_string(), t.clone()))
+        .collect();
+        assert_eq!(seen, expected);
     }
 
     #[test]
