@@ -471,10 +471,12 @@ i_start() {
     # test run that is over; a fresh master starts without them.
     rm -rf "$D_ROOT/master/data/api/packages/_api"
   fi
-  # -d detaches once the configuration is loaded. stdio to /dev/null and the lock's fd closed:
-  # a daemon keeps what it inherits (a piped caller would hang, the lock would stay held).
-  setsid -w env -i PATH="$D_PATH" LANG=C.UTF-8 icinga2 daemon -c "$(i_conf "$inst")" \
-    "${defs[@]}" -d -e "$(i_errlog "$inst")" </dev/null >/dev/null 2>&1 9>&- ||
+  # -d detaches once the configuration is loaded. stdio to /dev/null, the lock's fd closed and
+  # the working directory / : a daemon keeps what it inherits (a piped caller would hang, the
+  # lock would stay held, and the handlers it runs would start in a directory a test may delete:
+  # `sh: getcwd() failed` from every init script).
+  (cd / && setsid -w env -i PATH="$D_PATH" LANG=C.UTF-8 icinga2 daemon -c "$(i_conf "$inst")" \
+    "${defs[@]}" -d -e "$(i_errlog "$inst")" </dev/null >/dev/null 2>&1 9>&-) ||
     d_die "$inst failed to start" "$(i_errlog "$inst")" "$(i_log "$inst")"
   d_wait 30 i_listening "$ip" ||
     d_die "$inst started but does not listen on $ip:$D_PORT within 30 s" "$(i_errlog "$inst")" "$(i_log "$inst")"

@@ -222,9 +222,10 @@ i2_start() {
   local old
   old=$(i2_program_start || true)
   : >"$I2_STARTLOG"
-  # -d detaches; stdio away from our caller (a piped `engines.sh start | tee` must return).
-  setsid -w env -i PATH="$ENG_PATH" LANG=C.UTF-8 icinga2 daemon -c "$I2_CONF" "${I2_DEFINES[@]}" \
-    -d -e "$I2_ERRLOG" </dev/null >>"$I2_STARTLOG" 2>&1 ||
+  # -d detaches; stdio away from our caller (a piped `engines.sh start | tee` must return), and
+  # the working directory / (the handlers it runs start there, not in a checkout).
+  (cd / && setsid -w env -i PATH="$ENG_PATH" LANG=C.UTF-8 icinga2 daemon -c "$I2_CONF" "${I2_DEFINES[@]}" \
+    -d -e "$I2_ERRLOG" </dev/null >>"$I2_STARTLOG" 2>&1) ||
     eng_die "icinga2 failed to start" "$I2_STARTLOG" "$I2_ERRLOG" "$I2_LOG"
   wait_new icinga2 "$old" 30 ||
     eng_die "icinga2 started but its API ($I2_API) did not answer within 30 s" "$I2_ERRLOG" "$I2_LOG"
@@ -235,7 +236,7 @@ ng_start() {
   old=$(ng_program_start || true)
   : >"$NG_STARTLOG"
   rm -f "$NG_CMD"   # a stale FIFO of a killed instance: nagios creates its own
-  setsid -w env -i PATH="$ENG_PATH" LANG=C.UTF-8 nagios4 -d "$NG_CONF" </dev/null >>"$NG_STARTLOG" 2>&1 ||
+  (cd / && setsid -w env -i PATH="$ENG_PATH" LANG=C.UTF-8 nagios4 -d "$NG_CONF" </dev/null >>"$NG_STARTLOG" 2>&1) ||
     eng_die "nagios4 failed to start" "$NG_STARTLOG" "$NG_LOG"
   wait_new nagios "$old" 30 || eng_die "nagios4 started but wrote no status.dat within 30 s" "$NG_STARTLOG" "$NG_LOG"
   mark_loaded nagios
