@@ -35,6 +35,11 @@ pub struct Endings {
 /// The signals that end the plugin UNKNOWN.
 pub const ENDING: [Signal; 3] = [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP];
 
+/// The signals the handlers take: the time-out's and the ending ones.
+fn handled() -> impl Iterator<Item = Signal> {
+    std::iter::once(Signal::SIGALRM).chain(ENDING)
+}
+
 /// The current endings; replaced ones are leaked (a few per run), so a
 /// handler running meanwhile never reads freed memory.
 static ENDINGS: AtomicPtr<Endings> = AtomicPtr::new(std::ptr::null_mut());
@@ -78,21 +83,17 @@ extern "C" fn on_signal(signo: libc::c_int) {
 /// Installs the handlers (the first time), replaces the lines they print and
 /// arms the timer for `deadline` (at once when it has passed).
 pub fn arm(deadline: Instant, endings: Endings) -> Result<(), nix::Error> {
-    let old = ENDINGS.swap(Box::into_raw(Box::new(endings)), Ordering::AcqRel);
-    let _ = old; // leaked on purpose, see ENDINGS
+    // The previous endings are leaked on purpose, see ENDINGS.
+    ENDINGS.swap(Box::into_raw(Box::new(endings)), Ordering::AcqRel);
     if !INSTALLED.swap(true, Ordering::SeqCst) {
-        let mut mask = SigSet::empty();
-        mask.add(Signal::SIGALRM);
-        for s in ENDING {
-            mask.add(s);
-        }
+        let mask = handled().collect::<SigSet>();
         let action = nix::sys::signal::SigAction::new(
             nix::sys::signal::SigHandler::Handler(on_signal),
             // A handler that returns (the output was already claimed) lets the call go on.
             nix::sys::signal::SaFlags::SA_RESTART,
             mask,
         );
-        for s in std::iter::once(Signal::SIGALRM).chain(ENDING) {
+        for s in handled() {
             // SAFETY: the handler only uses async-signal-safe calls.
             unsafe { nix::sys::signal::sigaction(s, &action) }?;
         }
@@ -123,11 +124,7 @@ pub fn arm(deadline: Instant, endings: Endings) -> Result<(), nix::Error> {
 /// stuck in a call no signal interrupts (statvfs on a dead NFS server).
 /// For worker threads of programs started with [`crate::lean_main`].
 pub fn block_in_this_thread() {
-    let mut mask = SigSet::empty();
-    mask.add(Signal::SIGALRM);
-    for s in ENDING {
-        mask.add(s);
-    }
+    let mask = handled().collect::<SigSet>();
     // Cannot fail with a valid how and set.
     let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&mask), None);
 }

@@ -116,11 +116,7 @@ fn install_panic_hook(service: &'static str) {
 
 /// Signals that end the plugin UNKNOWN.
 fn ending_signals() -> SigSet {
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGTERM);
-    set.add(Signal::SIGINT);
-    set.add(Signal::SIGHUP);
-    set
+    alarm::ENDING.into_iter().collect()
 }
 
 /// When the check must end and in which state: set from a first look at the
