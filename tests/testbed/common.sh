@@ -152,18 +152,42 @@ tb_apt_install() {
     "$@" </dev/null >>"$log" 2>&1 || { echo "apt-get install failed"; return 1; }
 }
 
-tb_die() {
-  rm -f "$TB_ENV_FILE" 2>/dev/null || true   # tests must not take a broken testbed for a good one
-  printf '[testbed] ERROR: %s\n' "$1" >&2
-  shift
-  local f
+# tb_fail PREFIX ENV_FILE MESSAGE [LOGFILE...] -- fail loudly: remove ENV_FILE (the tests must not
+# take a broken setup for a good one), print MESSAGE and the last lines of each LOGFILE, exit 1.
+tb_fail() {
+  local prefix=$1 env_file=$2 f
+  rm -f "$env_file" 2>/dev/null || true
+  printf '[%s] ERROR: %s\n' "$prefix" "$3" >&2
+  shift 3
   for f in "$@"; do
     if [ -f "$f" ]; then
-      printf '[testbed] ---- last lines of %s ----\n' "$f" >&2
-      tail -n 20 "$f" >&2 || true
+      printf '[%s] ---- last lines of %s ----\n' "$prefix" "$f" >&2
+      tail -n 25 "$f" >&2 || true
     fi
   done
   exit 1
+}
+
+tb_die() { tb_fail testbed "$TB_ENV_FILE" "$@"; }
+
+# tb_elapsed T0 -- seconds since T0 (date +%s.%N), one decimal.
+tb_elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# tb_expand PATH EXT... -- the files PATH names now: PATH itself, the *.EXT files of a directory,
+# or the files matching a `DIR/PREFIX*SUFFIX` pattern.
+tb_expand() {
+  local p=$1 f e
+  shift
+  if [ -d "$p" ]; then
+    for e in "$@"; do
+      for f in "$p"/*."$e"; do [ -f "$f" ] && echo "$f"; done
+    done
+  elif [[ $p == *'*'* ]]; then
+    for f in $p; do [ -f "$f" ] && echo "$f"; done
+  elif [ -f "$p" ]; then
+    echo "$p"
+  fi
+  return 0
 }
 
 # All listening TCP sockets, one "LOCAL_ADDRESS PROCESS_NAMES" per line, the names of every process

@@ -85,21 +85,7 @@ D_PROBE_FILE=zz-rsplugins-distributed-sync.conf
 d_log() { tb_log "distributed: $*"; }
 
 # d_die MESSAGE [LOGFILE...] -- fail loudly; the tests must not take a broken setup for a good one.
-d_die() {
-  rm -f "$D_ENV_FILE" 2>/dev/null || true
-  printf '[distributed] ERROR: %s\n' "$1" >&2
-  shift
-  local f
-  for f in "$@"; do
-    if [ -f "$f" ]; then
-      printf '[distributed] ---- last lines of %s ----\n' "$f" >&2
-      tail -n 25 "$f" >&2 || true
-    fi
-  done
-  exit 1
-}
-
-elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+d_die() { tb_fail distributed "$D_ENV_FILE" "$@"; }
 
 # Per instance (master|agent)
 i_dir() { echo "$D_ROOT/$1"; }
@@ -234,26 +220,16 @@ wait_agent_runs() {
   d_wait "$t" probe_ok "$h" ||
     d_die "the agent did not run the synced definitions ($h) within ${t} s (last probe output: '${PROBE_LAST:-none}'); its synced copy: $D_AGENT_SYNCED" \
       "$(i_log agent)"
-  d_log "agent runs the global zone's definitions ($h), $(elapsed "$t0") s"
+  d_log "agent runs the global zone's definitions ($h), $(tb_elapsed "$t0") s"
 }
 
 # ---------------------------------------------------------------------------------------------
 # Configuration
 # ---------------------------------------------------------------------------------------------
 
-# expand PATH -- the files PATH names now: PATH itself, the *.conf files of a directory, or the
-# files matching a `DIR/PREFIX*SUFFIX` pattern (the same rule as engines.sh).
-expand() {
-  local p=$1 f
-  if [ -d "$p" ]; then
-    for f in "$p"/*.conf; do [ -f "$f" ] && echo "$f"; done
-  elif [[ $p == *'*'* ]]; then
-    for f in $p; do [ -f "$f" ] && echo "$f"; done
-  elif [ -f "$p" ]; then
-    echo "$p"
-  fi
-  return 0
-}
+# expand PATH -- the Icinga 2 definition files PATH names (see tb_expand; the same rule as
+# engines.sh).
+expand() { tb_expand "$1" conf; }
 
 # stage_defs PATH... -- copy the definition files into the master's global zone directory
 # (only what changed is rewritten: the config sync and the checksums see real changes only),
@@ -725,7 +701,7 @@ EOF
   } | write_file "$D_SETTINGS" 0644 || true
 
   settle 0
-  d_log "ready ($(elapsed "$T0") s); env file $D_ENV_FILE"
+  d_log "ready ($(tb_elapsed "$T0") s); env file $D_ENV_FILE"
   printf '  %-6s %-22s log %s\n' master "$D_MASTER_IP:$D_PORT" "$(i_log master)" \
     agent "$D_AGENT_IP:$D_PORT" "$(i_log agent)"
 }
@@ -786,7 +762,7 @@ cmd_status() {
   done
   if i_running master; then
     ps=$(master_program_start || true)
-    [ -n "$ps" ] && echo "master configuration started $(elapsed "$ps") s ago (Icinga's 300 s cold-start window)"
+    [ -n "$ps" ] && echo "master configuration started $(tb_elapsed "$ps") s ago (Icinga's 300 s cold-start window)"
     if agent_connected; then echo "agent connected to the master"; else echo "agent NOT connected"; rc=1; fi
   fi
   return $rc

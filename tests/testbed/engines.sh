@@ -78,37 +78,9 @@ INSTALLED_PLUGIN_DIR=/usr/lib/nagios/plugins
 
 eng_log() { tb_log "engines: $*"; }
 
-# eng_die MESSAGE [LOGFILE...] -- fail loudly; the tests must not take broken engines for good ones.
-eng_die() {
-  rm -f "$ENG_ENV_FILE" 2>/dev/null || true
-  printf '[engines] ERROR: %s\n' "$1" >&2
-  shift
-  local f
-  for f in "$@"; do
-    if [ -f "$f" ]; then
-      printf '[engines] ---- last lines of %s ----\n' "$f" >&2
-      tail -n 25 "$f" >&2 || true
-    fi
-  done
-  exit 1
-}
-
-# elapsed T0 -- seconds since T0 (date +%s.%N), one decimal.
-elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
-
-# expand PATH -- the files PATH names now: PATH itself, the *.cfg/*.conf files of a directory,
-# or the files matching a `DIR/PREFIX*SUFFIX` pattern.
-expand() {
-  local p=$1 f
-  if [ -d "$p" ]; then
-    for f in "$p"/*.cfg "$p"/*.conf; do [ -f "$f" ] && echo "$f"; done
-  elif [[ $p == *'*'* ]]; then
-    for f in $p; do [ -f "$f" ] && echo "$f"; done
-  elif [ -f "$p" ]; then
-    echo "$p"
-  fi
-  return 0
-}
+eng_die() { tb_fail engines "$ENG_ENV_FILE" "$@"; }
+# expand PATH -- the definition files PATH names (see tb_expand).
+expand() { tb_expand "$1" cfg conf; }
 
 # stage_nagios_defs PLUGIN_DIR PATH... -- copy our Nagios definition files into $NG_DEFS, the
 # directory nagios.cfg includes. Definitions that name our binaries by their installed path
@@ -619,7 +591,7 @@ RSPLUGINS_ENGINES_NAGIOS_STATUS=$NG_STATUS
 RSPLUGINS_ENGINES_NAGIOS_COMMAND_FILE=$NG_CMD
 EOF
   unset IFS
-  eng_log "engines ready ($(elapsed "$T0") s); env file $ENG_ENV_FILE"
+  eng_log "engines ready ($(tb_elapsed "$T0") s); env file $ENG_ENV_FILE"
   printf '  %-8s %-60s OK\n' icinga2 "API $I2_API, log $I2_LOG" nagios4 "status $NG_STATUS, log $NG_LOG"
 }
 
