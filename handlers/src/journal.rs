@@ -57,11 +57,6 @@ impl Journal {
         &self.lines
     }
 
-    /// Whether syslog took our lines (else a note is printed).
-    pub fn to_syslog(&self) -> bool {
-        self.syslog.connected()
-    }
-
     /// The result: `summary` in `state`, the journal as its details.
     pub fn finish(self, state: rsplugins::State, summary: impl Into<String>) -> CheckResult {
         let summary = summary.into();

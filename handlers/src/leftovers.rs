@@ -94,7 +94,8 @@ pub fn read_pidfile(path: &Path) -> Result<u32, String> {
         .ok_or_else(|| format!("pid file {} holds no process id", path.display()))
 }
 
-fn target(p: &Process, why: &'static str) -> Target {
+/// A process to end, with why it was chosen.
+pub fn target(p: &Process, why: &'static str) -> Target {
     Target {
         pid: p.pid,
         start_ticks: p.start_ticks,

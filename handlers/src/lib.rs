@@ -48,37 +48,48 @@ pub fn commands() -> Vec<clap::Command> {
 /// (owned by the engine's user, mode 0750: see README "Auto-restart").
 pub const STATE_DIR: &str = "/var/lib/rsplugins";
 
-/// The state a run works with.
-pub enum Held {
-    /// The directory, and the lock of this run's name while it acts.
-    Locked(rsplugins::statefile::StateDir, rsplugins::statefile::Lock),
-    /// Another run holds the lock.
-    Busy,
-    /// A dry run: the directory only if it exists (read, never created or
-    /// locked: a dry run changes nothing).
-    ReadOnly(Option<rsplugins::statefile::StateDir>),
+/// The state a run works with: the directory (in a dry run only if it
+/// exists: read, never created or locked, a dry run changes nothing) and,
+/// while the run acts, the lock of its name.
+pub struct Held {
+    /// The state directory.
+    pub dir: Option<rsplugins::statefile::StateDir>,
+    _lock: Option<rsplugins::statefile::Lock>,
 }
 
 /// Opens the state directory at `path` and locks `key` in it, or, in a dry
-/// run, only reads what exists.
+/// run, only reads what exists; `None` when another run holds the lock.
 pub fn hold_state(
     path: &std::path::Path,
     key: &str,
     dry_run: bool,
-) -> Result<Held, rsplugins::CheckError> {
+) -> Result<Option<Held>, rsplugins::CheckError> {
     if dry_run {
-        return Ok(Held::ReadOnly(if path.exists() {
+        let dir = if path.exists() {
             Some(state_dir(path)?)
         } else {
             None
-        }));
+        };
+        return Ok(Some(Held { dir, _lock: None }));
     }
     let dir = state_dir(path)?;
-    match dir.try_lock(key) {
-        Ok(Some(lock)) => Ok(Held::Locked(dir, lock)),
-        Ok(None) => Ok(Held::Busy),
-        Err(e) => Err(rsplugins::CheckError::unknown(e.to_string())),
-    }
+    Ok(dir.try_lock(key)?.map(|lock| Held {
+        dir: Some(dir),
+        _lock: Some(lock),
+    }))
+}
+
+/// When a run must have reported: a second short of `-t` after `started`,
+/// so that the handler's own line comes before the runner's time-out.
+pub fn deadline(
+    started: std::time::Instant,
+    common: &rsplugins::options::CommonArgs,
+) -> std::time::Instant {
+    started
+        + common
+            .timeout
+            .duration()
+            .saturating_sub(std::time::Duration::from_secs(1))
 }
 
 /// Opens the state directory; a failure is UNKNOWN and says how to make one.

@@ -1,8 +1,6 @@
 //! Names that reach a service manager, a state file or a log: checked
 //! against a strict character set before anything runs.
 
-use rsplugins::CheckError;
-
 /// A service manager unit or init script name: letters, digits and
 /// `_ . @ : -`, not starting with `-` or `.`, at most 128 characters
 /// (`vsftpd`, `postfix@-`, `php8.2-fpm`).
@@ -63,11 +61,6 @@ pub fn command(text: &str) -> Result<Vec<String>, String> {
         Some(_) => Err("an empty command".to_string()),
         None => Err(format!("unbalanced quotes in command '{text}'")),
     }
-}
-
-/// [`unit`] for a value that is not parsed by clap.
-pub fn checked_unit(text: &str) -> Result<String, CheckError> {
-    unit(text).map_err(CheckError::unknown)
 }
 
 #[cfg(test)]

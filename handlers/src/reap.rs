@@ -3,15 +3,13 @@
 //! `--orphaned`, ...), so what the check counts is what the reaper ends.
 //! SIGTERM, then SIGKILL after a grace period; `--dry-run` only lists.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use check_proc_rs::filter::{lookup_user, Filter, Filters};
 use check_proc_rs::scan::acquire;
 use clap::Parser;
 use nix::sys::signal::Signal;
-use rsplugins::options::CommonArgs;
-use rsplugins::procfs::ProcFs;
+use rsplugins::options::{CommonArgs, ProcRootArgs};
 use rsplugins::{CheckError, CheckResult, Perfdata, State, Uom};
 
 use crate::journal::Journal;
@@ -49,14 +47,8 @@ pub struct Args {
     #[arg(long = "dry-run")]
     pub dry_run: bool,
 
-    /// The proc file system to read (for tests)
-    #[arg(
-        long = "proc-root",
-        value_name = "DIR",
-        default_value = "/proc",
-        hide = true
-    )]
-    pub proc_root: PathBuf,
+    #[command(flatten)]
+    pub proc: ProcRootArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -94,7 +86,7 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
         ));
     }
     let filter = Filter::resolve(&args.filters, lookup_user)?;
-    let proc = ProcFs::new(&args.proc_root);
+    let proc = args.proc.procfs();
     let data = acquire(&proc, &filter, true)?;
     let keep = leftovers::protected(&proc);
     let chosen: Vec<Target> = data
@@ -102,13 +94,7 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
         .iter()
         .filter(|p| !data.is_own(p) && !keep.contains(&p.pid) && !p.is_kernel_thread())
         .filter(|p| filter.matches(p, &data.sys))
-        .map(|p| Target {
-            pid: p.pid,
-            start_ticks: p.start_ticks,
-            comm: p.comm.clone(),
-            uid: p.uid,
-            why: if p.ppid == 1 { "orphaned" } else { "matched" },
-        })
+        .map(|p| leftovers::target(p, if p.ppid == 1 { "orphaned" } else { "matched" }))
         .collect();
     let what = if filter.description.is_empty() {
         String::new()

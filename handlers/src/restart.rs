@@ -260,13 +260,7 @@ fn plan(args: &Args) -> Result<Plan, CheckError> {
 /// Runs the handler.
 pub fn check(args: Args) -> Result<CheckResult, CheckError> {
     let started = Instant::now();
-    // A second short of -t: the handler reports before the runner's time-out.
-    let deadline = started
-        + args
-            .common
-            .timeout
-            .duration()
-            .saturating_sub(Duration::from_secs(1));
+    let deadline = crate::deadline(started, &args.common);
     let plan = plan(&args)?;
     if let Some(user) = &args.print_sudoers {
         return Ok(sudoers(&plan, user));
@@ -296,29 +290,24 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
     }
     journal.notice(format!("{event}: restarting (rule: {})", rule.describe()));
 
-    let (state, _lock) = match crate::hold_state(&args.state_dir, &plan.key, args.dry_run)? {
-        crate::Held::Locked(dir, lock) => (Some(dir), Some(lock)),
-        crate::Held::ReadOnly(dir) => (dir, None),
-        crate::Held::Busy => {
-            journal.warning("another handler run for this service is in progress: nothing done");
-            return Ok(journal.finish(
-                State::Ok,
-                format!(
-                    "{}: another restart is in progress, nothing done",
-                    plan.service
-                ),
-            ));
-        }
+    let Some(held) = crate::hold_state(&args.state_dir, &plan.key, args.dry_run)? else {
+        journal.warning("another handler run for this service is in progress: nothing done");
+        return Ok(journal.finish(
+            State::Ok,
+            format!(
+                "{}: another restart is in progress, nothing done",
+                plan.service
+            ),
+        ));
     };
+    let state = &held.dir;
     let budget = Budget {
         max: args.max_restarts,
         window: args.window,
     };
     let now = storm::now();
-    let mut ledger = match &state {
-        Some(dir) => {
-            Ledger::load(dir, &plan.key).map_err(|e| CheckError::unknown(e.to_string()))?
-        }
+    let mut ledger = match state {
+        Some(dir) => Ledger::load(dir, &plan.key)?,
         None => Ledger::default(),
     };
     ledger.prune(now, budget);
@@ -333,11 +322,9 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
             journal,
         ));
     }
-    if let (false, Some(dir)) = (args.dry_run, &state) {
+    if let (false, Some(dir)) = (args.dry_run, state) {
         ledger.restarts.push(now);
-        ledger
-            .save(dir, &plan.key)
-            .map_err(|e| CheckError::unknown(e.to_string()))?;
+        ledger.save(dir, &plan.key)?;
     }
     let restart = restart(&args, &plan, deadline, &mut journal);
     let mut result = match restart {
@@ -383,7 +370,7 @@ fn restart(
         match &plan.kill_as_root {
             Some(argv) => {
                 let argv = sudo::wrap(argv, true);
-                let limit = step::left(deadline, grace + Duration::from_secs(8));
+                let limit = step::left(deadline, grace.saturating_add(Duration::from_secs(8)));
                 if let Done::Failed(why) =
                     step::run(journal, "end leftovers as root", &argv, limit, args.dry_run)
                 {
@@ -475,7 +462,9 @@ fn validate(
         );
     };
     let start = Instant::now();
-    let until = (start + Duration::from_secs(args.validate_within)).min(deadline);
+    let until = start
+        .checked_add(Duration::from_secs(args.validate_within))
+        .map_or(deadline, |u| u.min(deadline));
     let mut tries = 0;
     let last = loop {
         tries += 1;

@@ -155,12 +155,7 @@ impl Record {
 
 /// Runs the handler.
 pub fn check(args: Args) -> Result<CheckResult, CheckError> {
-    let deadline = Instant::now()
-        + args
-            .common
-            .timeout
-            .duration()
-            .saturating_sub(Duration::from_secs(1));
+    let deadline = crate::deadline(Instant::now(), &args.common);
     if args.run.len() != args.undo.len() {
         return Err(CheckError::unknown(format!(
             "{} --run but {} --undo: give one --undo per --run, in the same order",
@@ -180,22 +175,16 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
         on_attempt: args.on_attempt,
     };
     let mut journal = Journal::new(PROGRAM, &name);
-    let (state, _lock) = match crate::hold_state(&args.state_dir, &key, args.dry_run)? {
-        crate::Held::Locked(dir, lock) => (Some(dir), Some(lock)),
-        crate::Held::ReadOnly(dir) => (dir, None),
-        crate::Held::Busy => {
-            journal.warning("another run of this policy is in progress: nothing done");
-            return Ok(journal.finish(
-                State::Ok,
-                format!("{name}: another run in progress, nothing done"),
-            ));
-        }
+    let Some(held) = crate::hold_state(&args.state_dir, &key, args.dry_run)? else {
+        journal.warning("another run of this policy is in progress: nothing done");
+        return Ok(journal.finish(
+            State::Ok,
+            format!("{name}: another run in progress, nothing done"),
+        ));
     };
-    let record = match &state {
-        Some(dir) => dir
-            .load(&key)
-            .map_err(|e| CheckError::unknown(e.to_string()))?
-            .map(|v| Record::from_json(&v)),
+    let state = &held.dir;
+    let record = match state {
+        Some(dir) => dir.load(&key)?.map(|v| Record::from_json(&v)),
         None => None,
     };
     let manager = args.manager.resolve();
@@ -214,13 +203,13 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
                 record.since
             ));
             let left = ctx.undo(&record, &mut journal);
-            if let (false, Some(dir)) = (args.dry_run, &state) {
+            if let (false, Some(dir)) = (args.dry_run, state) {
                 let saved = if left.is_empty() {
                     dir.remove(&key)
                 } else {
                     dir.save(&key, &left.to_json())
                 };
-                saved.map_err(|e| CheckError::unknown(e.to_string()))?;
+                saved?;
             }
             if left.is_empty() {
                 Ok(journal.finish(State::Ok, format!("{name}: recovered, shedding undone")))
@@ -238,9 +227,8 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
         _ if rule.acts_on(&event) => {
             journal.notice(format!("{event}: shedding (rule: {})", rule.describe()));
             let (done, failures) = ctx.shed(&mut journal);
-            if let (false, Some(dir)) = (args.dry_run || done.is_empty(), &state) {
-                dir.save(&key, &done.to_json())
-                    .map_err(|e| CheckError::unknown(e.to_string()))?;
+            if let (false, Some(dir)) = (args.dry_run || done.is_empty(), state) {
+                dir.save(&key, &done.to_json())?;
             }
             let what = format!(
                 "{} units stopped, {} markers created, {} commands run",

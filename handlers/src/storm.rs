@@ -66,16 +66,15 @@ impl Ledger {
 
     /// When the oldest counted restart leaves the window.
     pub fn next_allowed(&self, budget: Budget) -> Option<u64> {
-        self.restarts.first().map(|t| t + budget.window)
+        self.restarts
+            .first()
+            .map(|t| t.saturating_add(budget.window))
     }
 }
 
 /// Seconds since the epoch.
 pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    u64::try_from(rsplugins::clock::now_epoch()).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -223,29 +223,20 @@ fn read_config(path: &Path) -> Result<String, CheckError> {
 /// Runs the watchdog.
 pub fn check(args: Args) -> Result<CheckResult, CheckError> {
     let started = Instant::now();
-    let deadline = started
-        + args
-            .common
-            .timeout
-            .duration()
-            .saturating_sub(Duration::from_secs(1));
+    let deadline = crate::deadline(started, &args.common);
     let text = read_config(&args.config)?;
     let watches =
         parse_config(&text, &args.config.display().to_string()).map_err(CheckError::unknown)?;
-    let (state, _lock) = match crate::hold_state(&args.state_dir, "watchdog", args.dry_run)? {
-        crate::Held::Locked(dir, lock) => (Some(dir), Some(lock)),
-        crate::Held::ReadOnly(dir) => (dir, None),
-        crate::Held::Busy => {
-            return Err(CheckError::new(
-                State::Warning,
-                "the previous watchdog run is still going: skipped",
-            ))
-        }
+    let Some(held) = crate::hold_state(&args.state_dir, "watchdog", args.dry_run)? else {
+        return Err(CheckError::new(
+            State::Warning,
+            "the previous watchdog run is still going: skipped",
+        ));
     };
-    let mut counts = match &state {
+    let state = &held.dir;
+    let mut counts = match state {
         Some(dir) => dir
-            .load("watchdog")
-            .map_err(|e| CheckError::unknown(e.to_string()))?
+            .load("watchdog")?
             .and_then(|v| v.as_object().cloned())
             .unwrap_or_default(),
         None => Map::new(),
@@ -269,9 +260,8 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
         next.insert(w.name.clone(), failures_json(&counts, w, failures));
     }
     counts = next;
-    if let (false, Some(dir)) = (args.dry_run, &state) {
-        dir.save("watchdog", &Value::Object(counts))
-            .map_err(|e| CheckError::unknown(e.to_string()))?;
+    if let (false, Some(dir)) = (args.dry_run, state) {
+        dir.save("watchdog", &Value::Object(counts))?;
     }
     let summary = if problems.is_empty() {
         format!("{} checks OK", watches.len())
@@ -312,7 +302,7 @@ fn run_one(
         .get(&w.name)
         .and_then(|v| v.get("failures"))
         .and_then(Value::as_u64)
-        .unwrap_or(0) as u32;
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
     let acted_before = counts
         .get(&w.name)
         .and_then(|v| v.get("acted"))
@@ -328,7 +318,7 @@ fn run_one(
         Err(e) => (State::Unknown, e.to_string()),
     };
     let failing = w.on.contains(&state);
-    let failures = if failing { before + 1 } else { 0 };
+    let failures = if failing { before.saturating_add(1) } else { 0 };
     let hard = failures >= w.failures;
     let macros = [
         ("SERVICE", w.name.clone()),
@@ -357,8 +347,7 @@ fn run_one(
                 );
             }
         }
-        let shown = if state == State::Ok { State::Ok } else { state };
-        return (shown, format!("{state}: {output}"), 0);
+        return (state, format!("{state}: {output}"), 0);
     }
     let due = hard && (failures - w.failures).is_multiple_of(w.failures);
     let Some(action) = w.action.as_ref().filter(|_| due) else {

@@ -60,5 +60,6 @@ unknown_from!(
     crate::range::RangeListError,
     crate::secret::SecretError,
     crate::procfs::ProcError,
-    crate::extra_opts::ExtraOptsError
+    crate::extra_opts::ExtraOptsError,
+    crate::statefile::StateError
 );
