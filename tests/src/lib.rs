@@ -57,6 +57,8 @@ pub mod fixture;
 pub mod http_peer;
 pub mod peer;
 pub mod pki;
+pub mod sudoers;
+pub mod system;
 
 /// Whether the real-server testbed (tests/testbed/setup.sh) is up. In CI a
 /// missing testbed is a failure, never a silent skip; elsewhere tests that
@@ -94,6 +96,12 @@ pub fn testbed_env(key: &str) -> Option<String> {
         .filter_map(|l| l.split_once('='))
         .find(|(k, _)| k.trim() == key)
         .map(|(_, v)| v.trim().to_string())
+}
+
+/// A value of the testbed's env file that the test needs (a panic naming it
+/// when it is missing).
+pub fn testbed_var(key: &str) -> String {
+    testbed_env(key).unwrap_or_else(|| panic!("/etc/rsplugins-testbed.env has no {key}"))
 }
 
 /// The testbed's CA certificate (clients verify the servers with it).

@@ -31,15 +31,19 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::net::TcpStream;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rsplugins_tests::engine::{expand, is_root, parse_env, parse_perfdata};
-use rsplugins_tests::{available, testbed, testbed_env};
+use rsplugins_tests::sudoers::{self, Sudoers};
+use rsplugins_tests::system::{
+    self, alive, epoch, file_len, last_lines, pid_file, port_open, read_since, service_running,
+    syslog_lines,
+};
+use rsplugins_tests::{available, testbed, testbed_env, testbed_var};
 use serde_json::{json, Value};
 
 /// The env file `distributed.sh start` writes once master and agent run.
@@ -65,37 +69,6 @@ fn turn() -> MutexGuard<'static, ()> {
     TURN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn epoch() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-fn tb(key: &str) -> String {
-    testbed_env(key).unwrap_or_else(|| panic!("/etc/rsplugins-testbed.env has no {key}"))
-}
-
-fn file_len(path: &Path) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-}
-
-/// What `path` got since `from` (all of it when it was rotated).
-fn read_since(path: &Path, from: u64) -> String {
-    let bytes = std::fs::read(path).unwrap_or_default();
-    let start = if (from as usize) <= bytes.len() {
-        from as usize
-    } else {
-        0
-    };
-    String::from_utf8_lossy(&bytes[start..]).into_owned()
-}
-
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
 /// "median X s, max Y s (n=N)" of durations in seconds.
 fn stats(xs: &[f64]) -> String {
     let mut v = xs.to_vec();
@@ -114,17 +87,6 @@ fn stats(xs: &[f64]) -> String {
         v[n - 1],
         v[0]
     )
-}
-
-/// Whether `pid` runs (a zombie does not).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(") ")
-                .map(|(_, rest)| !rest.starts_with(['Z', 'X']))
-        })
-        .unwrap_or(false)
 }
 
 /// Icinga's notice line for a started process: `Running command 'a' 'b'`.
@@ -209,7 +171,7 @@ fn dist() -> Option<Dist> {
     }
     let master_log = PathBuf::from(get("MASTER_LOG"));
     let agent_log = PathBuf::from(get("AGENT_LOG"));
-    let syslog = PathBuf::from(tb("RSPLUGINS_TESTBED_SYSLOG_LOG"));
+    let syslog = PathBuf::from(testbed_var("RSPLUGINS_TESTBED_SYSLOG_LOG"));
     let scratch = tempfile::Builder::new()
         .prefix("rsplugins-distributed-")
         .tempdir()
@@ -425,12 +387,7 @@ impl Dist {
 
     /// Syslog lines of `program` about `subject` since `from`.
     fn syslog_lines(&self, from: u64, program: &str, subject: &str) -> Vec<String> {
-        let tag = format!(" {program}: {subject}: ");
-        read_since(&self.syslog, from)
-            .lines()
-            .filter(|l| l.contains("rsplugins[") && l.contains(&tag))
-            .map(str::to_string)
-            .collect()
+        syslog_lines(&read_since(&self.syslog, from), program, subject)
     }
 
     /// What a failure shows: the service on the master, both logs' process
@@ -574,65 +531,17 @@ impl Drop for Service<'_> {
     }
 }
 
-/// A sudoers file of this test in /etc/sudoers.d/, removed on drop.
-struct Sudoers(PathBuf);
-
-impl Drop for Sudoers {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// Installs the rules restart_service_rs (from the agent's plugin directory,
-/// so they name the binary the agent runs) prints for `args`, checked with
-/// `visudo -cf`, mode 0440, in a file whose name has no dot (sudo skips those).
+/// so they name the binary the agent runs) prints for `args`.
 fn sudoers(dist: &Dist, args: &[&str]) -> Sudoers {
-    let bin = dist.bin("restart_service_rs");
-    let user = dist.get("USER");
-    let out = Command::new(&bin)
-        .args(args)
-        .args(["--sudo", &format!("--print-sudoers={user}")])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{bin} --print-sudoers: {text}");
-    let rules: Vec<&str> = text.lines().skip(1).collect();
-    assert!(
-        rules.len() >= 2
-            && rules
-                .iter()
-                .all(|l| l.starts_with(&format!("{user} ALL=(root) NOPASSWD: "))),
-        "--print-sudoers gave unexpected lines:\n{text}"
-    );
-    let body = format!(
-        "# Written by rsplugins tests/tests/distributed.rs; removed when the test ends.\n{}\n",
-        rules.join("\n")
-    );
-    let tmp = dist.scratch.path().join("sudoers");
-    std::fs::write(&tmp, &body).unwrap();
-    let check = Command::new("/usr/sbin/visudo")
-        .args(["-cf", &tmp.display().to_string()])
-        .stdin(Stdio::null())
-        .output()
-        .expect("visudo");
-    assert!(
-        check.status.success(),
-        "visudo -cf rejects the printed rules:\n{body}\n{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let path = PathBuf::from("/etc/sudoers.d/rsplugins-distributed-ftp-agent");
-    let _ = std::fs::remove_file(&path);
-    let guard = Sudoers(path.clone());
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o440)
-        .open(&path)
-        .and_then(|mut f| f.write_all(body.as_bytes()))
-        .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-    guard
+    sudoers::install(
+        &dist.bin("restart_service_rs"),
+        &dist.get("USER"),
+        args,
+        "rsplugins-distributed-ftp-agent",
+        dist.scratch.path(),
+        "tests/tests/distributed.rs",
+    )
 }
 
 /// Starts the agent again if a test left it stopped.
@@ -651,51 +560,26 @@ impl Drop for AgentBack<'_> {
 // -------------------------------------------------------------------------------------------
 
 fn ftp_port() -> u16 {
-    tb("RSPLUGINS_TESTBED_HEAL_FTP_AGENT_PORT").parse().unwrap()
+    testbed_var("RSPLUGINS_TESTBED_HEAL_FTP_AGENT_PORT")
+        .parse()
+        .unwrap()
 }
 
 fn ftp_up() -> bool {
-    TcpStream::connect_timeout(&([127, 0, 0, 1], ftp_port()).into(), Duration::from_secs(1)).is_ok()
+    port_open(ftp_port())
 }
 
 fn ftp_pid() -> Option<u32> {
-    std::fs::read_to_string(tb("RSPLUGINS_TESTBED_HEAL_FTP_AGENT_PIDFILE"))
-        .ok()
-        .and_then(|t| t.trim().parse().ok())
-}
-
-fn service_start(unit: &str) -> bool {
-    Command::new("/usr/sbin/service")
-        .args([unit, "start"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    pid_file(testbed_var("RSPLUGINS_TESTBED_HEAL_FTP_AGENT_PIDFILE"))
 }
 
 /// rsplugins-heal-ftp-agent up (started when it is not): its pid.
 fn ftp_running() -> u32 {
-    let unit = tb("RSPLUGINS_TESTBED_HEAL_FTP_AGENT_UNIT");
-    let start = Instant::now();
-    let mut started = false;
-    loop {
-        if let (true, Some(pid)) = (ftp_up(), ftp_pid().filter(|p| alive(*p))) {
-            return pid;
-        }
-        if !started && !ftp_up() {
-            service_start(&unit);
-            started = true;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "{unit} is not running (127.0.0.1:{} listening: {}, pid file: {:?})",
-            ftp_port(),
-            ftp_up(),
-            ftp_pid()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    service_running(
+        &testbed_var("RSPLUGINS_TESTBED_HEAL_FTP_AGENT_UNIT"),
+        ftp_port(),
+        &testbed_var("RSPLUGINS_TESTBED_HEAL_FTP_AGENT_PIDFILE"),
+    )
 }
 
 /// Leaves rsplugins-heal-ftp-agent running, whatever the test did to it.
@@ -704,7 +588,10 @@ struct RestoreFtp;
 impl Drop for RestoreFtp {
     fn drop(&mut self) {
         if !ftp_up() {
-            service_start(&tb("RSPLUGINS_TESTBED_HEAL_FTP_AGENT_UNIT"));
+            system::service(
+                &testbed_var("RSPLUGINS_TESTBED_HEAL_FTP_AGENT_UNIT"),
+                "start",
+            );
         }
     }
 }
@@ -712,8 +599,8 @@ impl Drop for RestoreFtp {
 /// The FTP service with the restart handler as its event command, the sudo
 /// rules the handler needs, and a fresh state directory; OK on the master.
 fn ftp_with_handler(dist: &Dist) -> (Sudoers, Service<'_>) {
-    let unit = tb("RSPLUGINS_TESTBED_HEAL_FTP_AGENT_UNIT");
-    let pidfile = tb("RSPLUGINS_TESTBED_HEAL_FTP_AGENT_PIDFILE");
+    let unit = testbed_var("RSPLUGINS_TESTBED_HEAL_FTP_AGENT_UNIT");
+    let pidfile = testbed_var("RSPLUGINS_TESTBED_HEAL_FTP_AGENT_PIDFILE");
     let port = ftp_port();
     ftp_running();
     let sudo = sudoers(

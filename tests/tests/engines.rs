@@ -25,13 +25,14 @@ use std::net::{TcpListener, UdpSocket};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rsplugins_tests::engine::{
     engines, icinga2_check_commands, itl_commands, mask_numbers, nagios_commands, nagios_expand,
     parse_perfdata, resolve_commands, split_output, state_name, status_blocks, CheckCommand,
     Engines, HandRun, Perf, Var,
 };
+use rsplugins_tests::system::epoch;
 use rsplugins_tests::{testbed, testbed_env};
 use serde_json::Value;
 
@@ -518,13 +519,6 @@ fn differs_from_c_by_design(service: &str) -> Option<&'static str> {
         }
         _ => None,
     }
-}
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 /// The event handlers' binaries (handlers/src/bin/*.rs): not checks.
@@ -1053,7 +1047,7 @@ fn icinga2_runs_every_shipped_command_as_by_hand() {
     let configured = started.elapsed();
 
     // Force every check at once and wait for all results.
-    let t0 = now();
+    let t0 = epoch();
     let host = eng.get("HOST");
     let body =
         format!("{{\"type\":\"Service\",\"filter\":\"host.name==\\\"{host}\\\"\",\"force\":true}}");
@@ -1203,7 +1197,7 @@ fn nagios_force(eng: &Engines, services: &[&str]) {
         .open(&path)
         .unwrap_or_else(|e| panic!("open {path} (is Nagios running?): {e}"));
     let host = eng.get("HOST");
-    let t = now() as u64;
+    let t = epoch() as u64;
     for s in services {
         // one write per line: atomic on a FIFO (under PIPE_BUF)
         let line = format!("[{t}] SCHEDULE_FORCED_SVC_CHECK;{host};{s};{t}\n");
@@ -1478,7 +1472,7 @@ fn nagios_runs_our_commands_and_debians_stock_lines_as_by_hand() {
     eng.reload("nagios");
     let configured = started.elapsed();
 
-    let t0 = now().floor();
+    let t0 = epoch().floor();
     let names: Vec<&str> = cases.iter().map(|c| c.service.as_str()).collect();
     nagios_force(&eng, &names);
     let status_path = eng.get("NAGIOS_STATUS");

@@ -6,14 +6,14 @@
 //! and start services and end processes.
 
 use std::fs;
-use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use rsplugins_tests::{binary, testbed_env, testbed_healing};
+use rsplugins_tests::system::{self, pid_file, port_open};
+use rsplugins_tests::{binary, testbed_healing, testbed_var};
 
 /// Tests that stop, kill or restart rsplugins-heal-ftp take turns.
 static HEAL_FTP: Mutex<()> = Mutex::new(());
@@ -23,7 +23,7 @@ fn heal_ftp_lock() -> MutexGuard<'static, ()> {
 }
 
 fn env(key: &str) -> String {
-    testbed_env(key).unwrap_or_else(|| panic!("{key} missing from the testbed env file"))
+    testbed_var(key)
 }
 
 fn bin(name: &str) -> String {
@@ -54,25 +54,16 @@ fn ftp_port() -> u16 {
 }
 
 fn ftp_up() -> bool {
-    TcpStream::connect_timeout(&([127, 0, 0, 1], ftp_port()).into(), Duration::from_secs(1)).is_ok()
+    port_open(ftp_port())
 }
 
 fn heal_pid() -> Option<u32> {
-    fs::read_to_string(env("RSPLUGINS_TESTBED_HEAL_FTP_PIDFILE"))
-        .ok()
-        .and_then(|t| t.trim().parse().ok())
+    pid_file(env("RSPLUGINS_TESTBED_HEAL_FTP_PIDFILE"))
 }
 
 fn service(verb: &str) {
     let unit = env("RSPLUGINS_TESTBED_HEAL_FTP_UNIT");
-    let status = Command::new("/usr/sbin/service")
-        .args([unit.as_str(), verb])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "service {unit} {verb}: {status}");
+    assert!(system::service(&unit, verb), "service {unit} {verb} failed");
 }
 
 fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {

@@ -30,15 +30,19 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::net::TcpStream;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rsplugins_tests::engine::{engines, status_blocks, Engines};
-use rsplugins_tests::{available, testbed, testbed_env};
+use rsplugins_tests::sudoers::{self, Sudoers};
+use rsplugins_tests::system::{
+    alive, epoch, file_len, last_lines, pid_file, port_open, read_since, service, service_running,
+    syslog_lines,
+};
+use rsplugins_tests::{available, testbed, testbed_env, testbed_var};
 use serde_json::{json, Value};
 
 /// Tests that kill or restart rsplugins-heal-ftp take turns (taken before an
@@ -53,17 +57,6 @@ const WAIT: Duration = Duration::from_secs(30);
 
 fn turn(m: &'static Mutex<()>) -> MutexGuard<'static, ()> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn epoch() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-fn env(key: &str) -> String {
-    testbed_env(key).unwrap_or_else(|| panic!("/etc/rsplugins-testbed.env has no {key}"))
 }
 
 /// A string as an Icinga 2 DSL string literal (JSON's escapes are Icinga's).
@@ -134,26 +127,6 @@ struct Bed {
     scratch: tempfile::TempDir,
 }
 
-fn file_len(path: &Path) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-}
-
-/// What `path` got since `from` (all of it when it was rotated).
-fn read_since(path: &Path, from: u64) -> String {
-    let bytes = std::fs::read(path).unwrap_or_default();
-    let start = if (from as usize) <= bytes.len() {
-        from as usize
-    } else {
-        0
-    };
-    String::from_utf8_lossy(&bytes[start..]).into_owned()
-}
-
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
 /// The engine and the testbed's self-healing pieces, or `None` (skipped;
 /// a failure under CI=true).
 fn bed(kind: Kind) -> Option<Bed> {
@@ -191,7 +164,7 @@ fn bed(kind: Kind) -> Option<Bed> {
         return None;
     }
     let user = eng.get("USER");
-    let syslog = PathBuf::from(env("RSPLUGINS_TESTBED_SYSLOG_LOG"));
+    let syslog = PathBuf::from(testbed_var("RSPLUGINS_TESTBED_SYSLOG_LOG"));
     let log = PathBuf::from(eng.get(match kind {
         Kind::Icinga2 => "ICINGA2_LOG",
         Kind::Nagios => "NAGIOS_LOG",
@@ -242,12 +215,11 @@ impl Bed {
 
     /// Syslog lines of `program` about `subject` since the test began.
     fn syslog_lines(&self, program: &str, subject: &str) -> Vec<String> {
-        let tag = format!(" {program}: {subject}: ");
-        read_since(&self.syslog, self.syslog_from)
-            .lines()
-            .filter(|l| l.contains("rsplugins[") && l.contains(&tag))
-            .map(str::to_string)
-            .collect()
+        syslog_lines(
+            &read_since(&self.syslog, self.syslog_from),
+            program,
+            subject,
+        )
     }
 
     fn engine_log(&self) -> String {
@@ -569,97 +541,31 @@ impl Drop for Objects<'_> {
     }
 }
 
-/// A sudoers file of this test in /etc/sudoers.d/, removed on drop.
-struct Sudoers(PathBuf);
-
-impl Drop for Sudoers {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// Installs the rules restart_service_rs prints for `args` (run from the
-/// engines' plugin directory, so they name the binary the engine runs),
-/// checked with `visudo -cf`, mode 0440. The file name has no dot (sudo
-/// skips such files).
+/// engines' plugin directory, so they name the binary the engine runs).
 fn sudoers(bed: &Bed, name: &str, args: &[&str]) -> Sudoers {
-    let bin = bed.bin("restart_service_rs");
-    let out = Command::new(&bin)
-        .args(args)
-        .args(["--sudo", &format!("--print-sudoers={}", bed.user)])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{bin} --print-sudoers: {text}");
-    let rules: Vec<&str> = text
-        .lines()
-        .skip(1)
-        .filter(|l| l.starts_with(&format!("{} ALL=(root) NOPASSWD: ", bed.user)))
-        .collect();
-    assert!(
-        rules.len() >= 2 && rules.len() == text.lines().count() - 1,
-        "--print-sudoers gave unexpected lines:\n{text}"
-    );
-    let body = format!(
-        "# Written by rsplugins tests/tests/healing_engines.rs; removed when the test ends.\n{}\n",
-        rules.join("\n")
-    );
-    let tmp = bed.scratch.path().join(format!("sudoers-{name}"));
-    std::fs::write(&tmp, &body).unwrap();
-    let check = Command::new("/usr/sbin/visudo")
-        .args(["-cf", &tmp.display().to_string()])
-        .stdin(Stdio::null())
-        .output()
-        .expect("visudo");
-    assert!(
-        check.status.success(),
-        "visudo -cf rejects the printed rules:\n{body}\n{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let path = PathBuf::from(format!(
-        "/etc/sudoers.d/rsplugins-healing-engines-{}-{name}",
-        bed.kind.name()
-    ));
-    let _ = std::fs::remove_file(&path);
-    let guard = Sudoers(path.clone());
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o440)
-        .open(&path)
-        .and_then(|mut f| f.write_all(body.as_bytes()))
-        .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-    guard
+    sudoers::install(
+        &bed.bin("restart_service_rs"),
+        &bed.user,
+        args,
+        &format!("rsplugins-healing-engines-{}-{name}", bed.kind.name()),
+        bed.scratch.path(),
+        "tests/tests/healing_engines.rs",
+    )
 }
 
 fn heal_ftp_port() -> u16 {
-    env("RSPLUGINS_TESTBED_HEAL_FTP_PORT").parse().unwrap()
+    testbed_var("RSPLUGINS_TESTBED_HEAL_FTP_PORT")
+        .parse()
+        .unwrap()
 }
 
 fn heal_ftp_up() -> bool {
-    TcpStream::connect_timeout(
-        &([127, 0, 0, 1], heal_ftp_port()).into(),
-        Duration::from_secs(1),
-    )
-    .is_ok()
+    port_open(heal_ftp_port())
 }
 
 fn heal_ftp_pid() -> Option<u32> {
-    std::fs::read_to_string(env("RSPLUGINS_TESTBED_HEAL_FTP_PIDFILE"))
-        .ok()
-        .and_then(|t| t.trim().parse().ok())
-}
-
-fn service_start(unit: &str) -> bool {
-    Command::new("/usr/sbin/service")
-        .args([unit, "start"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    pid_file(testbed_var("RSPLUGINS_TESTBED_HEAL_FTP_PIDFILE"))
 }
 
 fn wait_ftp(up: bool, limit: Duration) -> bool {
@@ -673,41 +579,13 @@ fn wait_ftp(up: bool, limit: Duration) -> bool {
     false
 }
 
-/// Whether `pid` runs (a zombie does not).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(") ")
-                .map(|(_, rest)| !rest.starts_with(['Z', 'X']))
-        })
-        .unwrap_or(false)
-}
-
-/// rsplugins-heal-ftp up: listening, its pid file naming a live process
-/// (started when it is not); its pid.
+/// rsplugins-heal-ftp up (started when it is not); its pid.
 fn heal_ftp_running(unit: &str) -> u32 {
-    let start = Instant::now();
-    let mut started = false;
-    loop {
-        let pid = heal_ftp_pid().filter(|p| alive(*p));
-        if let (true, Some(pid)) = (heal_ftp_up(), pid) {
-            return pid;
-        }
-        if !started && !heal_ftp_up() {
-            service_start(unit);
-            started = true;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "{unit} is not running (listening on 127.0.0.1:{}: {}, pid file {}: {:?}); is something else (tests/tests/healing.rs in another cargo run?) stopping it?",
-            heal_ftp_port(),
-            heal_ftp_up(),
-            env("RSPLUGINS_TESTBED_HEAL_FTP_PIDFILE"),
-            heal_ftp_pid()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    service_running(
+        unit,
+        heal_ftp_port(),
+        &testbed_var("RSPLUGINS_TESTBED_HEAL_FTP_PIDFILE"),
+    )
 }
 
 /// Leaves rsplugins-heal-ftp running, whatever the test did to it.
@@ -716,7 +594,7 @@ struct RestoreFtp;
 impl Drop for RestoreFtp {
     fn drop(&mut self) {
         if !heal_ftp_up() {
-            service_start(&env("RSPLUGINS_TESTBED_HEAL_FTP_UNIT"));
+            service(&testbed_var("RSPLUGINS_TESTBED_HEAL_FTP_UNIT"), "start");
             if !wait_ftp(true, Duration::from_secs(10)) {
                 eprintln!("cleanup: rsplugins-heal-ftp did not come back");
             }
@@ -892,14 +770,11 @@ static POSTFIX: Mutex<()> = Mutex::new(());
 const POSTFIX_PIDFILE: &str = "/var/spool/postfix/pid/master.pid";
 
 fn smtp_up() -> bool {
-    TcpStream::connect_timeout(&([127, 0, 0, 1], 25).into(), Duration::from_secs(1)).is_ok()
+    port_open(25)
 }
 
 fn postfix_master() -> Option<u32> {
-    std::fs::read_to_string(POSTFIX_PIDFILE)
-        .ok()
-        .and_then(|t| t.trim().parse().ok())
-        .filter(|p| alive(*p))
+    pid_file(POSTFIX_PIDFILE).filter(|p| alive(*p))
 }
 
 /// Leaves postfix running, whatever the test did to it.
@@ -908,7 +783,7 @@ struct RestorePostfix;
 impl Drop for RestorePostfix {
     fn drop(&mut self) {
         if !smtp_up() {
-            service_start("postfix");
+            service("postfix", "start");
             let start = Instant::now();
             while !smtp_up() && start.elapsed() < Duration::from_secs(10) {
                 std::thread::sleep(Duration::from_millis(100));
@@ -924,7 +799,7 @@ fn restart_killed_postfix(kind: Kind) {
     let svc = format!("heal-smtp-{}", kind.name());
     let _restore = RestorePostfix;
     if !smtp_up() {
-        service_start("postfix");
+        service("postfix", "start");
     }
     let old = bed.wait(&svc, "postfix running before the test", WAIT, || {
         postfix_master().filter(|_| smtp_up())
@@ -1046,8 +921,8 @@ fn restart_killed_ftp(kind: Kind) {
     let _ftp = turn(&HEAL_FTP);
     let _engine = kind.lock();
     let Some(bed) = bed(kind) else { return };
-    let unit = env("RSPLUGINS_TESTBED_HEAL_FTP_UNIT");
-    let pidfile = env("RSPLUGINS_TESTBED_HEAL_FTP_PIDFILE");
+    let unit = testbed_var("RSPLUGINS_TESTBED_HEAL_FTP_UNIT");
+    let pidfile = testbed_var("RSPLUGINS_TESTBED_HEAL_FTP_PIDFILE");
     let port = heal_ftp_port().to_string();
     let svc = format!("heal-ftp-{}", kind.name());
 
@@ -1233,7 +1108,7 @@ fn nagios_restarts_a_killed_ftp_server_through_its_event_handler() {
 fn storm_guard(kind: Kind) {
     let _engine = kind.lock();
     let Some(bed) = bed(kind) else { return };
-    let unit = env("RSPLUGINS_TESTBED_HEAL_BROKEN_UNIT");
+    let unit = testbed_var("RSPLUGINS_TESTBED_HEAL_BROKEN_UNIT");
     let svc = format!("heal-storm-{}-{}", kind.name(), std::process::id());
     let notify = bed.file("notify.txt");
     let service_args = ["--unit", unit.as_str(), "--manager", "service"];
