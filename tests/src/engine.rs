@@ -15,6 +15,61 @@ use std::time::Duration;
 /// The env file `engines.sh start` writes when both engines are up.
 pub const ENV_FILE: &str = "/etc/rsplugins-engines.env";
 
+/// An Icinga 2 REST API: requests through curl, TLS verified against `ca`,
+/// the password on curl's standard input (never in argv).
+#[derive(Debug, Clone)]
+pub struct IcingaApi {
+    /// `https://host:port`.
+    pub base: String,
+    /// The CA certificate that signed the API's certificate.
+    pub ca: String,
+    /// The ApiUser.
+    pub user: String,
+    /// A file holding its password.
+    pub password_file: String,
+    /// curl's `--resolve HOST:PORT:ADDRESS`, when the certificate's name is
+    /// not resolvable.
+    pub resolve: Option<String>,
+}
+
+impl IcingaApi {
+    /// Sends `method path` with an optional JSON `body`: the response body
+    /// and curl's error output (the caller parses the JSON).
+    pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> (String, String) {
+        use std::io::Write as _;
+        let password = std::fs::read_to_string(&self.password_file)
+            .unwrap_or_else(|e| panic!("Icinga API password file {}: {e}", self.password_file));
+        let url = format!("{}{path}", self.base);
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "--max-time", "30", "--cacert", &self.ca, "-K", "-"]);
+        if let Some(resolve) = &self.resolve {
+            cmd.args(["--resolve", resolve]);
+        }
+        cmd.args(["-H", "Accept: application/json", "-X", method, &url]);
+        if let Some(b) = body {
+            cmd.args(["-d", b]);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("curl (the testbed scripts install it)");
+        let config = format!("user = \"{}:{}\"\n", self.user, password.trim());
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(config.as_bytes())
+            .expect("write curl config");
+        let out = child.wait_with_output().expect("curl");
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
 /// The running engines, as /etc/rsplugins-engines.env describes them.
 #[derive(Debug, Clone)]
 pub struct Engines {
@@ -66,6 +121,17 @@ pub fn parse_env(text: &str) -> BTreeMap<String, String> {
 }
 
 impl Engines {
+    /// The Icinga 2 engine's REST API.
+    pub fn icinga2_api(&self) -> IcingaApi {
+        IcingaApi {
+            base: self.get("ICINGA2_API"),
+            ca: self.get("ICINGA2_CA"),
+            user: self.get("ICINGA2_API_USER"),
+            password_file: self.get("ICINGA2_API_PASSWORD_FILE"),
+            resolve: None,
+        }
+    }
+
     /// A value of the env file (`ICINGA2_LOG` for `RSPLUGINS_ENGINES_ICINGA2_LOG`).
     pub fn get(&self, key: &str) -> String {
         let full = format!("RSPLUGINS_ENGINES_{key}");

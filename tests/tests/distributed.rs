@@ -30,14 +30,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use rsplugins_tests::engine::{expand, is_root, parse_env, parse_perfdata};
+use rsplugins_tests::engine::{expand, is_root, parse_env, parse_perfdata, IcingaApi};
 use rsplugins_tests::sudoers::{self, Sudoers};
 use rsplugins_tests::system::{
     self, alive, epoch, file_len, last_lines, pid_file, port_open, read_since, service_running,
@@ -239,39 +238,17 @@ impl Dist {
     /// The master's REST API through curl (TLS verified against our CA, the
     /// password on stdin, not in argv).
     fn api(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
-        let pw = std::fs::read_to_string(self.get("API_PASSWORD_FILE"))
-            .expect("the master's API password file")
-            .trim()
-            .to_string();
-        let url = format!("{}{path}", self.get("API"));
-        let mut cmd = Command::new("curl");
-        cmd.args(["-sS", "--max-time", "20", "--cacert", &self.get("CA")])
-            .args(["--resolve", &self.get("API_RESOLVE"), "-K", "-"])
-            .args(["-H", "Accept: application/json", "-X", method, &url]);
-        if let Some(b) = body {
-            cmd.args(["-d", &b.to_string()]);
-        }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("curl");
-        let config = format!("user = \"{}:{pw}\"\n", self.get("API_USER"));
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(config.as_bytes())
-            .expect("write curl config");
-        let out = child.wait_with_output().expect("curl");
-        let text = String::from_utf8_lossy(&out.stdout);
-        serde_json::from_str(&text).unwrap_or_else(|e| {
-            panic!(
-                "the master's API {method} {path}: {e}: {text}{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
+        let api = IcingaApi {
+            base: self.get("API"),
+            ca: self.get("CA"),
+            user: self.get("API_USER"),
+            password_file: self.get("API_PASSWORD_FILE"),
+            resolve: Some(self.get("API_RESOLVE")),
+        };
+        let body = body.map(Value::to_string);
+        let (text, err) = api.request(method, path, body.as_deref());
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("the master's API {method} {path}: {e}: {text}{err}"))
     }
 
     fn svc_path(&self, svc: &str) -> String {

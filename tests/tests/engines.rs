@@ -24,7 +24,7 @@ use std::io::Write as _;
 use std::net::{TcpListener, UdpSocket};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rsplugins_tests::engine::{
@@ -801,44 +801,9 @@ fn report(
 
 /// Icinga's REST API through curl (the password goes in on stdin, not argv).
 fn icinga_api(eng: &Engines, method: &str, path: &str, body: Option<&str>) -> Value {
-    let pw_file = eng.get("ICINGA2_API_PASSWORD_FILE");
-    let pw = read(Path::new(&pw_file)).trim().to_string();
-    let url = format!("{}{path}", eng.get("ICINGA2_API"));
-    let mut cmd = Command::new("curl");
-    cmd.args([
-        "-sS",
-        "--max-time",
-        "30",
-        "--cacert",
-        &eng.get("ICINGA2_CA"),
-        "-K",
-        "-",
-    ])
-    .args(["-H", "Accept: application/json", "-X", method, &url]);
-    if let Some(b) = body {
-        cmd.args(["-d", b]);
-    }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("curl (engines.sh installs it)");
-    let config = format!("user = \"{}:{pw}\"\n", eng.get("ICINGA2_API_USER"));
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(config.as_bytes())
-        .expect("write curl config");
-    let out = child.wait_with_output().expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "Icinga API {method} {path}: {e}: {text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    let (text, err) = eng.icinga2_api().request(method, path, body);
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("Icinga API {method} {path}: {e}: {text}{err}"))
 }
 
 fn icinga_seen(r: &Value) -> Option<(f64, Seen)> {

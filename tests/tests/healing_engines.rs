@@ -230,47 +230,13 @@ impl Bed {
 
     /// Icinga's REST API through curl (the password on stdin, not in argv).
     fn icinga_api(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
-        let eng = &self.eng;
-        let pw = std::fs::read_to_string(eng.get("ICINGA2_API_PASSWORD_FILE"))
-            .expect("Icinga API password file")
-            .trim()
-            .to_string();
-        let url = format!("{}{path}", eng.get("ICINGA2_API"));
-        let mut cmd = Command::new("curl");
-        cmd.args([
-            "-sS",
-            "--max-time",
-            "30",
-            "--cacert",
-            &eng.get("ICINGA2_CA"),
-            "-K",
-            "-",
-        ])
-        .args(["-H", "Accept: application/json", "-X", method, &url]);
-        if let Some(b) = body {
-            cmd.args(["-d", &b.to_string()]);
-        }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("curl (engines.sh installs it)");
-        let config = format!("user = \"{}:{pw}\"\n", eng.get("ICINGA2_API_USER"));
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(config.as_bytes())
-            .expect("write curl config");
-        let out = child.wait_with_output().expect("curl");
-        let text = String::from_utf8_lossy(&out.stdout);
-        serde_json::from_str(&text).unwrap_or_else(|e| {
-            panic!(
-                "Icinga API {method} {path}: {e}: {text}{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
+        let body = body.map(Value::to_string);
+        let (text, err) = self
+            .eng
+            .icinga2_api()
+            .request(method, path, body.as_deref());
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("Icinga API {method} {path}: {e}: {text}{err}"))
     }
 
     fn icinga_object(&self, svc: &str) -> Option<Value> {
