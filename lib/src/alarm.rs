@@ -1,5 +1,5 @@
 //! The time-out and the ending signals enforced by signal handlers instead
-//! of a supervisor thread, for the local checks whose main thread only makes
+//! of a supervisor thread, for the plugins whose main thread only makes
 //! calls a signal interrupts (see [`crate::lean_main`]).
 //!
 //! A thread costs about 55 µs of a 0.6 ms check here. The handler must be

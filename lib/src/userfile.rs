@@ -1,7 +1,9 @@
 //! Reading a file the user names (`--extra-opts=@FILE`, `file:` secrets):
 //! bounded, so `/dev/zero` or a runaway log cannot fill memory. (A file that
 //! blocks, a FIFO or a hung mount, is ended by the runner's time-out, which
-//! is armed before any file is opened.)
+//! is armed before any file is opened; a program started by
+//! [`crate::lean_main`] gets its supervisor thread first, see
+//! [`crate::runner::supervise`].)
 
 use std::io::Read;
 use std::path::Path;
@@ -31,6 +33,7 @@ impl std::error::Error for FileError {}
 
 /// The text of `path`, refusing more than `limit` bytes.
 pub fn read_text(path: &Path, limit: usize) -> Result<String, FileError> {
+    crate::runner::supervise();
     let file = std::fs::File::open(path).map_err(|e| FileError::Io(e.to_string()))?;
     let mut bytes = Vec::new();
     file.take(limit as u64 + 1)
@@ -45,6 +48,7 @@ pub fn read_text(path: &Path, limit: usize) -> Result<String, FileError> {
 /// The first line of `path` (without its line end), reading at most `limit`
 /// bytes to find it.
 pub fn read_first_line(path: &Path, limit: usize) -> Result<String, FileError> {
+    crate::runner::supervise();
     let file = std::fs::File::open(path).map_err(|e| FileError::Io(e.to_string()))?;
     let mut bytes = Vec::new();
     let mut reader = file.take(limit as u64 + 1);

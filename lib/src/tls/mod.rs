@@ -136,6 +136,8 @@ fn roots(ca_file: Option<&Path>) -> Result<Roots, NetError> {
 /// Every certificate of a PEM file; `what` names the file in the error
 /// (`CA file `).
 fn pem_certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, NetError> {
+    // A file the user names may sit on a hung mount, past any signal.
+    crate::runner::supervise();
     CertificateDer::pem_file_iter(path)
         .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
         .map_err(|e| NetError::Tls {
@@ -210,6 +212,7 @@ fn client_identity(
             reason: format!("no certificate in {}", auth.cert.display()),
         });
     }
+    crate::runner::supervise();
     let key =
         rustls::pki_types::PrivateKeyDer::from_pem_file(&auth.key).map_err(|e| NetError::Tls {
             reason: format!("cannot read {}: {e}", auth.key.display()),

@@ -365,6 +365,8 @@ pub fn client_auth(
     let (Some(cert), Some(key)) = (cert, key) else {
         return Ok(None);
     };
+    // A file the user names may sit on a hung mount, past any signal.
+    rsplugins::runner::supervise();
     for path in [cert, key] {
         std::fs::File::open(path)
             .map_err(|e| CheckError::unknown(format!("cannot read {}: {e}", path.display())))?;

@@ -2,4 +2,4 @@
 // time-out instead of a supervisor thread (see rsplugins::lean_main).
 #![cfg_attr(not(test), no_main)]
 
-rsplugins::lean_main!(check_disk_rs::main);
+rsplugins::lean_main!(check_disk_rs::main());

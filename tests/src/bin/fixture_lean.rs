@@ -2,4 +2,4 @@
 //! time-out by signal (see rsplugins::lean_main). Never installed.
 #![cfg_attr(not(test), no_main)]
 
-rsplugins::lean_main!(rsplugins_tests::fixture::main);
+rsplugins::lean_main!(rsplugins_tests::fixture::main());

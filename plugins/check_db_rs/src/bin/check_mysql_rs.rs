@@ -1,3 +1,5 @@
-fn main() {
-    check_db_rs::mysql_dropin::main()
-}
+// Its own C `main`: no std start-up, the time-out by a signal instead of a
+// supervisor thread (see rsplugins::lean_main).
+#![cfg_attr(not(test), no_main)]
+
+rsplugins::lean_main!(check_db_rs::mysql_dropin::main());

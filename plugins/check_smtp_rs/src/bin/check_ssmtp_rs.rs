@@ -1,6 +1,8 @@
 //! `check_ssmtp_rs`: C's check_ssmtp, SMTP over implicit TLS (SMTPS, port
 //! 465 unless `-p`): check_smtp_rs with `--ssl`.
 
-fn main() {
-    check_smtp_rs::main_as("SSMTP", &["--ssl"])
-}
+// Its own C `main`: no std start-up, the time-out by a signal instead of a
+// supervisor thread (see rsplugins::lean_main).
+#![cfg_attr(not(test), no_main)]
+
+rsplugins::lean_main!(check_smtp_rs::main_as("SSMTP", &["--ssl"]));
