@@ -324,6 +324,31 @@ fn static_crates() -> Vec<String> {
     out
 }
 
+/// Whether `needle` occurs in `bytes`.
+fn holds(bytes: &[u8], needle: &[u8]) -> bool {
+    bytes.windows(needle.len()).any(|w| w == needle)
+}
+
+/// xtask/src/link.rs: every binary has its hot functions first (a section
+/// `.text.hot`), and a dynamic one packed relocations and no libgcc_s (a
+/// library to load and map at every start, for an unwinder nothing uses).
+#[test]
+fn binaries_are_laid_out_hot_first_without_libgcc_s() {
+    let Some(deb) = deb() else { return };
+    let files = Unpacked::new(&deb);
+    for (bin, _) in binaries() {
+        let elf = files.content(&format!("{PLUGIN_DIR}/{bin}"));
+        assert!(holds(&elf, b"\0.text.hot\0"), "{bin}: no .text.hot section");
+        if asks_for_a_loader(&elf) {
+            assert!(!holds(&elf, b"libgcc_s.so"), "{bin} needs libgcc_s");
+            assert!(
+                holds(&elf, b"\0.relr.dyn\0"),
+                "{bin}: no packed relocations"
+            );
+        }
+    }
+}
+
 #[test]
 fn static_checks_make_no_name_lookups_and_proc_resolves_users_through_nss_modules() {
     let Some(deb) = deb() else { return };

@@ -11,6 +11,7 @@ use clap::Command;
 
 pub mod completions;
 pub mod icinga;
+pub mod link;
 pub mod nagios;
 pub mod package;
 

@@ -5,7 +5,9 @@
 //!    profile, one crate at a time (as bench/compare.sh does: built together,
 //!    cargo would unify the library's features and link TLS code into the
 //!    local checks). Crates marked `[package.metadata.rsplugins] link =
-//!    "static"` (the local checks) are linked statically: see [`build`].
+//!    "static"` (the local checks) are linked statically, those marked
+//!    `optimize = "size"` (the network checks) built at opt-level "s", all
+//!    with the layout of [`crate::link`]: see [`build`].
 //!    `--no-build` packages what target/dist/ already holds.
 //! 2. Stages under `target/dist/rsplugins-deb/` the package's file tree,
 //!    exactly what it ships: the binaries `cargo metadata` names for the
@@ -27,6 +29,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 use std::time::Instant;
+
+use crate::link;
 
 use serde_json::Value;
 
@@ -169,6 +173,9 @@ pub struct Workspace {
     /// The crates linked statically in the dist build
     /// (`[package.metadata.rsplugins] link = "static"`), in name order.
     pub static_crates: Vec<String>,
+    /// The crates optimised for size
+    /// (`[package.metadata.rsplugins] optimize = "size"`), in name order.
+    pub size_crates: Vec<String>,
 }
 
 /// The cargo that runs us (`cargo run` sets CARGO), else the one on PATH.
@@ -208,6 +215,7 @@ impl Workspace {
         let mut crates = Vec::new();
         let mut binaries = Vec::new();
         let mut static_crates = Vec::new();
+        let mut size_crates = Vec::new();
         let mut any_plugin = false;
         for package in json
             .get("packages")
@@ -250,6 +258,17 @@ impl Workspace {
                     return Err(format!("{plugin}: [package.metadata.rsplugins] {why}"));
                 }
             }
+            let optimize = package
+                .pointer("/metadata/rsplugins/optimize")
+                .and_then(Value::as_str);
+            match optimize {
+                Some("size") => size_crates.push(plugin.clone()),
+                Some("speed") | None => {}
+                Some(other) => {
+                    let why = format!("optimize = \"{other}\" (size or speed)");
+                    return Err(format!("{plugin}: [package.metadata.rsplugins] {why}"));
+                }
+            }
             crates.push(plugin);
         }
         if !any_plugin {
@@ -260,6 +279,7 @@ impl Workspace {
         }
         crates.sort();
         static_crates.sort();
+        size_crates.sort();
         binaries.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Self {
             root,
@@ -267,6 +287,7 @@ impl Workspace {
             crates,
             binaries,
             static_crates,
+            size_crates,
         })
     }
 
@@ -285,14 +306,6 @@ fn io<T>(what: &str, path: &Path, result: std::io::Result<T>) -> Result<T, Strin
     result.map_err(|e| format!("cannot {what} {}: {e}", path.display()))
 }
 
-/// How a `link = "static"` crate is built: static glibc, and a position-
-/// dependent executable. A static-pie binary relocates itself at every start
-/// (check_disk_rs: 39 pages of relocated data, 110,000 instructions, a
-/// third of its page faults); these checks read only /proc and statvfs, so
-/// giving up the address randomisation of their own image is the better
-/// trade (the stack, heap and mappings stay randomised).
-pub const STATIC_FLAGS: &str = "-C target-feature=+crt-static -C relocation-model=static";
-
 /// This machine's target triple (`rustc -vV`), for the static builds.
 fn host_triple() -> Result<String, String> {
     let out = Process::new("rustc")
@@ -309,13 +322,16 @@ fn host_triple() -> Result<String, String> {
 /// Builds `crates` (every installed crate when empty) with `profile`, one at
 /// a time, and leaves every binary in [`Workspace::profile_dir`].
 ///
-/// A crate marked `link = "static"` is built for the host triple given
-/// explicitly, with [`STATIC_FLAGS`]: given that way, the flags reach only
+/// Each crate is built for the host triple given explicitly, with the
+/// target rustflags of [`link::flags`] (and [`link::STATIC_FLAGS`] for a
+/// crate marked `link = "static"`): given that way, the flags reach only
 /// the target's code, not build scripts or proc macros (which cannot be
-/// static). Its binaries are then copied next to the
-/// others. Only crates that never look a name up may be static: static
-/// glibc loads NSS modules at run time and crashes in some (check_proc_rs,
-/// which resolves `-u` users, stays dynamic; tests/tests/package.rs).
+/// static). A crate marked `optimize = "size"` is built at opt-level "s".
+/// The binaries are then copied next to where cargo would have put them
+/// without a triple. Only crates that never look a name up may be static:
+/// static glibc loads NSS modules at run time and crashes in some
+/// (check_proc_rs, which resolves `-u` users, stays dynamic;
+/// tests/tests/package.rs).
 pub fn build(ws: &Workspace, profile: &str, crates: &[String]) -> Result<(), String> {
     for c in crates {
         if !ws.crates.contains(c) {
@@ -330,22 +346,34 @@ pub fn build(ws: &Workspace, profile: &str, crates: &[String]) -> Result<(), Str
     } else {
         crates
     };
-    let triple = if chosen.iter().any(|c| ws.static_crates.contains(c)) {
-        Some(host_triple()?)
-    } else {
-        None
-    };
+    let triple = host_triple()?;
+    let flags = link::flags(&ws.root, &ws.target_dir)?;
+    let rustflags_var = format!(
+        "CARGO_TARGET_{}_RUSTFLAGS",
+        triple.to_uppercase().replace('-', "_")
+    );
+    let opt_level_var = format!(
+        "CARGO_PROFILE_{}_OPT_LEVEL",
+        profile.to_uppercase().replace('-', "_")
+    );
+    let to = ws.profile_dir(profile);
+    let from = ws
+        .target_dir
+        .join(&triple)
+        .join(to.file_name().unwrap_or_default());
     for krate in chosen {
         let mut cmd = Process::new(cargo());
         cmd.args(["build", "--profile", profile, "--bins", "-p", krate])
+            .args(["--target", &triple])
             .current_dir(&ws.root);
-        let static_triple = triple.as_ref().filter(|_| ws.static_crates.contains(krate));
-        if let Some(triple) = static_triple {
-            let var = format!(
-                "CARGO_TARGET_{}_RUSTFLAGS",
-                triple.to_uppercase().replace('-', "_")
-            );
-            cmd.args(["--target", triple]).env(var, STATIC_FLAGS);
+        let rustflags = if ws.static_crates.contains(krate) {
+            format!("{flags} {}", link::STATIC_FLAGS)
+        } else {
+            flags.clone()
+        };
+        cmd.env(&rustflags_var, rustflags);
+        if ws.size_crates.contains(krate) {
+            cmd.env(&opt_level_var, "s");
         }
         let status = cmd
             .status()
@@ -355,20 +383,13 @@ pub fn build(ws: &Workspace, profile: &str, crates: &[String]) -> Result<(), Str
                 "cargo build --profile {profile} -p {krate} failed: {status}"
             ));
         }
-        if let Some(triple) = static_triple {
-            let to = ws.profile_dir(profile);
-            io("create", &to, std::fs::create_dir_all(&to))?;
-            let from = ws
-                .target_dir
-                .join(triple)
-                .join(to.file_name().unwrap_or_default());
-            for bin in ws.binaries.iter().filter(|b| &b.plugin == krate) {
-                let built = from.join(&bin.name);
-                let dest = to.join(&bin.name);
-                // Replaced, not written over: the old file may be running.
-                let _ = std::fs::remove_file(&dest);
-                io("copy", &built, std::fs::copy(&built, &dest))?;
-            }
+        io("create", &to, std::fs::create_dir_all(&to))?;
+        for bin in ws.binaries.iter().filter(|b| &b.plugin == krate) {
+            let built = from.join(&bin.name);
+            let dest = to.join(&bin.name);
+            // Replaced, not written over: the old file may be running.
+            let _ = std::fs::remove_file(&dest);
+            io("copy", &built, std::fs::copy(&built, &dest))?;
         }
     }
     Ok(())
@@ -699,6 +720,7 @@ mod tests {
                 {
                     "name": "check_pop3_rs",
                     "manifest_path": "/w/plugins/check_pop3_rs/Cargo.toml",
+                    "metadata": { "rsplugins": { "optimize": "size" } },
                     "targets": [
                         { "name": "check_pop3_rs", "kind": ["lib"] },
                         { "name": "check_spop_rs", "kind": ["bin"] },
@@ -754,6 +776,7 @@ mod tests {
             ]
         );
         assert_eq!(ws.static_crates, ["check_load_rs"]);
+        assert_eq!(ws.size_crates, ["check_pop3_rs"]);
         assert_eq!(ws.profile_dir(PROFILE), PathBuf::from("/t/dist"));
         assert_eq!(ws.profile_dir("dev"), PathBuf::from("/t/debug"));
     }
