@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Times each rsplugins binary against its C monitoring-plugins counterpart on
-# the same work, in one run, and prints median wall time, the ratio ours/C and
-# max RSS. Speed targets live here, not in tests (shared machines are noisy).
+# the same work, in one run (three rounds of 100 runs each, the order swapped
+# in the second), and prints median wall time, the ratio ours/C and max RSS. Speed targets live here, not in tests (shared machines are noisy).
 #
 #   bench/compare.sh            # all cases
 #   bench/compare.sh load proc  # cases whose name starts with these words ("floor": the floor rows)
@@ -63,6 +63,14 @@ median_ms() { # json file, command index
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]; print("%.2f" % (r["median"]*1000))' "$1" "$2"
 }
 
+median_ms_of() { # command, json files: the median over every run of that command in them
+  python3 -c '
+import json, statistics, sys
+times = [t for f in sys.argv[2:] for r in json.load(open(f))["results"]
+         if r["command"] == sys.argv[1] for t in r["times"]]
+print("%.2f" % (statistics.median(times) * 1000))' "$@"
+}
+
 max_rss_kb() { # command...
   local max=0 rss
   for _ in 1 2 3 4 5; do
@@ -103,8 +111,16 @@ while IFS='|' read -r name ccmd ours; do
   fi
   json=$OUT/$name.json
   if [ -n "$ccmd" ]; then
-    hyperfine -N -i --warmup 20 --runs 300 --export-json "$json" "$ccmd" "$ours" >/dev/null 2>&1
-    cms=$(median_ms "$json" 0); oms=$(median_ms "$json" 1)
+    # Three rounds of 100 runs, the order swapped each round: hyperfine runs one command's
+    # runs back to back, and a machine whose speed drifts would otherwise favour one side.
+    rounds=()
+    for round in 1 2 3; do
+      rounds+=("$OUT/$name-$round.json")
+      if [ "$round" = 2 ]; then order=("$ours" "$ccmd"); else order=("$ccmd" "$ours"); fi
+      hyperfine -N -i --warmup 10 --runs 100 --export-json "$OUT/$name-$round.json" \
+        "${order[@]}" >/dev/null 2>&1
+    done
+    cms=$(median_ms_of "$ccmd" "${rounds[@]}"); oms=$(median_ms_of "$ours" "${rounds[@]}")
     ratio=$(python3 -c "print('%.2f' % ($oms/$cms))")
     # shellcheck disable=SC2086
     crss=$(max_rss_kb $ccmd)
