@@ -201,8 +201,11 @@ pub fn lean_start() {
 /// check blocked in any call (DNS, connect, statvfs, opening a FIFO) still
 /// ends on time.
 ///
-/// The signals are blocked in every thread (the mask is inherited) and taken
-/// synchronously here: no async-signal-safety concerns, no lost signal.
+/// In a program started the usual way the signals are blocked in every
+/// thread (the mask is inherited) and taken synchronously here: no
+/// async-signal-safety concerns, no lost signal. In a lean one, started
+/// later by [`supervise`], the signal handlers stay installed and whichever
+/// takes a signal first prints (one claim on the output, [`FINISHED`]).
 fn start_supervisor(service: &'static str, signals: SigSet) {
     let spawned = std::thread::Builder::new()
         .name("supervisor".into())

@@ -11,8 +11,9 @@ fn fixture() -> assert_cmd::Command {
     plugin("fixture_plugin")
 }
 
-/// The fixture as a plugin (std's start-up, a supervisor thread) and as a
-/// local check (`lean_main`: its own C main, the time-out by signal).
+/// The fixture started both ways: std's start-up and a supervisor thread
+/// (check_proc_rs, the handlers), and `lean_main` (its own C main, the
+/// time-out by signal: every other plugin).
 const FIXTURES: [&str; 2] = ["fixture_plugin", "fixture_lean"];
 
 #[test]

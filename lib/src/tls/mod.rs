@@ -120,6 +120,13 @@ fn roots(ca_file: Option<&Path>) -> Result<Roots, NetError> {
             }
         }
         None => {
+            // SSL_CERT_FILE and SSL_CERT_DIR name files of the user's choosing.
+            if ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+                .iter()
+                .any(|v| std::env::var_os(v).is_some())
+            {
+                crate::runner::supervise();
+            }
             let loaded = rustls_native_certs::load_native_certs();
             store.add_parsable_certificates(loaded.certs);
             if store.is_empty() {

@@ -147,6 +147,8 @@ pub fn acquire(target: &Target, work: &Work, deadline: Deadline) -> Result<Facts
             .with_danger_accept_invalid_certs(!verify)
             .with_danger_skip_domain_validation(!verify);
         if let Some(ca) = &target.tls_options.ca_file {
+            // The driver reads it while connecting; it may sit on a hung mount.
+            rsplugins::runner::supervise();
             ssl = ssl.with_root_cert_path(Some(ca.clone()));
         }
         if let Some(auth) = &target.tls_options.client_auth {

@@ -2,14 +2,13 @@
 //! it, or the first `nameserver` of resolv.conf.
 
 use std::fmt;
-use std::io::Read;
 use std::path::Path;
 
 /// The standard DNS port.
 pub const DNS_PORT: u16 = 53;
 
-/// Most bytes read of a resolv.conf (a real one is a few hundred).
-const RESOLV_CONF_LIMIT: u64 = 64 * 1024;
+/// Most bytes of a resolv.conf (a real one is a few hundred).
+const RESOLV_CONF_LIMIT: usize = 64 * 1024;
 
 /// A server as the user named it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,15 +79,12 @@ pub fn first_nameserver(text: &str) -> Option<String> {
 /// The server of the machine's resolver: the first `nameserver` of
 /// `path` (bounded read), on `port`.
 pub fn from_resolv_conf(path: &Path, port: u16) -> Result<Server, String> {
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(RESOLV_CONF_LIMIT).read_to_string(&mut text))
-        .map_err(|e| {
-            format!(
-                "cannot read {}: {e} (name the server with -s)",
-                path.display()
-            )
-        })?;
+    let text = rsplugins::userfile::read_text(path, RESOLV_CONF_LIMIT).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (name the server with -s)",
+            path.display()
+        )
+    })?;
     let found = first_nameserver(&text).ok_or_else(|| {
         format!(
             "no nameserver in {} (name the server with -s)",
