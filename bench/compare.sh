@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times each rsplugins binary against its C monitoring-plugins counterpart on
-# the same work, in one run (three rounds of 100 runs each, the order swapped
-# in the second), and prints median wall time, the ratio ours/C and max RSS. Speed targets live here, not in tests (shared machines are noisy).
+# the same work, in one run (three rounds of 100 runs each, the order
+# swapped in the second), and prints median wall time, the ratio ours/C and
+# max RSS. Speed targets live here, not in tests (shared machines are noisy).
 #
 #   bench/compare.sh            # all cases
 #   bench/compare.sh load proc  # cases whose name starts with these words ("floor": the floor rows)
@@ -74,7 +75,7 @@ print("%.2f" % (statistics.median(times) * 1000))' "$@"
 max_rss_kb() { # command...
   local max=0 rss
   for _ in 1 2 3 4 5; do
-    rss=$( /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -n1 )
+    rss=$( /usr/bin/time -f '%M' "$@" 2>&1 </dev/null >/dev/null | tail -n1 )
     [ "$rss" -gt "$max" ] 2>/dev/null && max=$rss
   done
   echo "$max"
@@ -105,13 +106,13 @@ while IFS='|' read -r name ccmd ours; do
   ourbin=${ours%% *}
   [ -x "$ourbin" ] || { printf '%-18s (not built: %s)\n' "$name" "$ourbin"; continue; }
   # shellcheck disable=SC2086
-  if [ -n "$ccmd" ] && [ "$($ccmd >/dev/null 2>&1; echo $?)" -ge 2 ]; then
+  if [ -n "$ccmd" ] && [ "$($ccmd </dev/null >/dev/null 2>&1; echo $?)" -ge 2 ]; then
     printf '%-18s (C plugin fails here: server down? run tests/testbed/setup.sh)\n' "$name"
     continue
   fi
   json=$OUT/$name.json
   if [ -n "$ccmd" ]; then
-    # Three rounds of 100 runs, the order swapped each round: hyperfine runs one command's
+    # Three rounds of 100 runs, the order swapped in the second: hyperfine runs one command's
     # runs back to back, and a machine whose speed drifts would otherwise favour one side.
     rounds=()
     for round in 1 2 3; do

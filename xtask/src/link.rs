@@ -17,6 +17,10 @@
 //! - Relative relocations are packed (`-z pack-relative-relocs`, DT_RELR,
 //!   glibc 2.36): the dynamic loader reads 0.4 KiB instead of 30.
 //!
+//! The layout needs a linker that takes `INSERT` in a script and
+//! `-z pack-relative-relocs`: rustc's own lld (the default from Rust 1.90)
+//! or GNU ld 2.38 or later, not mold; and glibc 2.36 or later to run.
+//!
 //! Crates that say `[package.metadata.rsplugins] optimize = "size"` (the
 //! network checks, whose time goes to start-up and waiting) are built at
 //! opt-level "s": less code to map. Crates that say `link = "static"` get
@@ -30,7 +34,12 @@ use std::path::Path;
 /// third of its page faults); these checks read only /proc and statvfs, so
 /// giving up the address randomisation of their own image is the better
 /// trade (the stack, heap and mappings stay randomised).
-pub const STATIC_FLAGS: &str = "-C target-feature=+crt-static -C relocation-model=static";
+pub const STATIC_FLAGS: [&str; 4] = [
+    "-C",
+    "target-feature=+crt-static",
+    "-C",
+    "relocation-model=static",
+];
 
 /// The list of hot functions, relative to the workspace root.
 pub const HOT_FUNCTIONS: &str = "xtask/hot-functions.txt";
@@ -39,10 +48,11 @@ pub const HOT_FUNCTIONS: &str = "xtask/hot-functions.txt";
 /// static unwinder instead of the shared library.
 const LIBGCC_S_SHIM: &str = "/* rsplugins: libgcc_s replaced by the static unwinder (xtask/src/link.rs) */\nINPUT(-lgcc_eh)\n";
 
-/// The target rustflags for every crate, after writing the files they name
-/// into `target_dir/link/` (the hot-text script's name carries a hash of
-/// its content, so cargo relinks when the list changes).
-pub fn flags(root: &Path, target_dir: &Path) -> Result<String, String> {
+/// The target rustflags for every crate, one flag per item, after writing
+/// the files they name into `target_dir/link/` (the hot-text script's name
+/// carries a hash of its content, so cargo rebuilds when the list changes;
+/// older scripts are removed).
+pub fn flags(root: &Path, target_dir: &Path) -> Result<Vec<String>, String> {
     let dir = target_dir.join("link");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let write = |name: &str, text: &str| {
@@ -59,12 +69,24 @@ pub fn flags(root: &Path, target_dir: &Path) -> Result<String, String> {
     let list = std::fs::read_to_string(&list_path)
         .map_err(|e| format!("cannot read {}: {e}", list_path.display()))?;
     let script = hot_text_script(&list);
-    let script = write(&format!("hot-{:016x}.ld", fnv1a(&script)), &script)?;
-    Ok(format!(
-        "-L native={} -C link-arg=-Wl,-z,pack-relative-relocs -C link-arg=-Wl,-T,{}",
-        dir.display(),
-        script.display()
-    ))
+    let name = format!("hot-{:016x}.ld", fnv1a(&script));
+    let script = write(&name, &script)?;
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for old in entries.filter_map(Result::ok).map(|e| e.file_name()) {
+            let old = old.to_string_lossy();
+            if old.starts_with("hot-") && old.ends_with(".ld") && old != name {
+                let _ = std::fs::remove_file(dir.join(old.as_ref()));
+            }
+        }
+    }
+    Ok(vec![
+        "-L".to_string(),
+        format!("native={}", dir.display()),
+        "-C".to_string(),
+        "link-arg=-Wl,-z,pack-relative-relocs".to_string(),
+        "-C".to_string(),
+        format!("link-arg=-Wl,-T,{}", script.display()),
+    ])
 }
 
 /// The linker script that puts the input sections of the listed functions
@@ -116,6 +138,7 @@ mod tests {
         ));
         assert!(script.contains("    *(.text.main .text.unlikely.main)\n"));
         assert!(!script.contains("bad"), "{script}");
+        assert!(!script.contains("recursive"), "{script}");
         assert!(!script.contains("comment"));
         assert!(script.ends_with("} INSERT BEFORE .text;\n"));
     }

@@ -323,10 +323,10 @@ fn host_triple() -> Result<String, String> {
 /// a time, and leaves every binary in [`Workspace::profile_dir`].
 ///
 /// Each crate is built for the host triple given explicitly, with the
-/// target rustflags of [`link::flags`] (and [`link::STATIC_FLAGS`] for a
-/// crate marked `link = "static"`): given that way, the flags reach only
-/// the target's code, not build scripts or proc macros (which cannot be
-/// static). A crate marked `optimize = "size"` is built at opt-level "s".
+/// rustflags of [`link::flags`] (and [`link::STATIC_FLAGS`] for a crate
+/// marked `link = "static"`): given that way, the flags reach only the
+/// target's code, not build scripts or proc macros (which cannot be
+/// static). RUSTFLAGS set by the caller would replace them: refused. A crate marked `optimize = "size"` is built at opt-level "s".
 /// The binaries are then copied next to where cargo would have put them
 /// without a triple. Only crates that never look a name up may be static:
 /// static glibc loads NSS modules at run time and crashes in some
@@ -346,12 +346,14 @@ pub fn build(ws: &Workspace, profile: &str, crates: &[String]) -> Result<(), Str
     } else {
         crates
     };
+    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"] {
+        if std::env::var_os(var).is_some() {
+            // Cargo would take them instead of the layout's and static linking's flags.
+            return Err(format!("{var} is set: unset it for the package build"));
+        }
+    }
     let triple = host_triple()?;
     let flags = link::flags(&ws.root, &ws.target_dir)?;
-    let rustflags_var = format!(
-        "CARGO_TARGET_{}_RUSTFLAGS",
-        triple.to_uppercase().replace('-', "_")
-    );
     let opt_level_var = format!(
         "CARGO_PROFILE_{}_OPT_LEVEL",
         profile.to_uppercase().replace('-', "_")
@@ -366,12 +368,13 @@ pub fn build(ws: &Workspace, profile: &str, crates: &[String]) -> Result<(), Str
         cmd.args(["build", "--profile", profile, "--bins", "-p", krate])
             .args(["--target", &triple])
             .current_dir(&ws.root);
-        let rustflags = if ws.static_crates.contains(krate) {
-            format!("{flags} {}", link::STATIC_FLAGS)
-        } else {
-            flags.clone()
-        };
-        cmd.env(&rustflags_var, rustflags);
+        let mut rustflags = flags.clone();
+        if ws.static_crates.contains(krate) {
+            rustflags.extend(link::STATIC_FLAGS.map(String::from));
+        }
+        // One flag per item (a path may hold spaces); with --target they reach
+        // only the target's code.
+        cmd.env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\u{1f}"));
         if ws.size_crates.contains(krate) {
             cmd.env(&opt_level_var, "s");
         }
