@@ -83,14 +83,19 @@ fn exe_of(proc: &ProcFs, pid: u32) -> Option<PathBuf> {
     ))
 }
 
-/// The first number of a pid file.
-pub fn read_pidfile(path: &Path) -> Result<u32, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("pid file {}: {e}", path.display()))?;
+/// The first number of a pid file; `None` when there is no such file (a
+/// stopped service removes its own).
+pub fn read_pidfile(path: &Path) -> Result<Option<u32>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("pid file {}: {e}", path.display())),
+    };
     text.split_whitespace()
         .next()
         .and_then(|w| w.parse::<u32>().ok())
         .filter(|pid| *pid > 1)
+        .map(Some)
         .ok_or_else(|| format!("pid file {} holds no process id", path.display()))
 }
 
@@ -120,7 +125,8 @@ pub fn find(proc: &ProcFs, selector: &Selector) -> (Vec<Target>, Vec<String>) {
     };
     if let Some(path) = &selector.pidfile {
         match read_pidfile(path) {
-            Ok(pid) => match proc.process(pid, false) {
+            Ok(None) => {}
+            Ok(Some(pid)) => match proc.process(pid, false) {
                 Ok(p) => {
                     // With an executable given, a stale pid file naming
                     // another program is not believed.
@@ -148,7 +154,6 @@ pub fn find(proc: &ProcFs, selector: &Selector) -> (Vec<Target>, Vec<String>) {
                     path.display()
                 )),
             },
-            Err(e) if e.contains("No such file") => {}
             Err(e) => notes.push(e),
         }
     }
@@ -331,7 +336,9 @@ mod tests {
         };
         let (found, notes) = find(&proc(), &selector);
         assert!(found.is_empty() && notes.is_empty(), "{notes:?}");
-        assert!(read_pidfile(Path::new("/nonexistent/x.pid")).is_err());
+        assert_eq!(read_pidfile(Path::new("/nonexistent/x.pid")), Ok(None));
+        // A directory in its place is a problem worth a note, not a missing file.
+        assert!(read_pidfile(Path::new("/")).is_err());
     }
 
     #[test]
