@@ -266,6 +266,60 @@ pub fn terminate(
     left
 }
 
+/// What [`end`] came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// There were none (or they left by themselves).
+    Nothing,
+    /// A dry run: these were listed, not signalled.
+    Listed(usize),
+    /// This many were ended.
+    All(usize),
+    /// These survived SIGKILL.
+    Survivors(Vec<Target>),
+}
+
+/// Ends the service's leftover processes: the notes of [`find`] and every
+/// signal go to the journal; what the stop left first gets up to 2 s of
+/// `grace` to exit by itself, then [`terminate`]. A dry run lists them.
+pub fn end(
+    proc: &ProcFs,
+    selector: &Selector,
+    grace: Duration,
+    dry_run: bool,
+    journal: &mut Journal,
+) -> Ended {
+    let (found, notes) = find(proc, selector);
+    for note in notes {
+        journal.info(note);
+    }
+    let found = wait_gone(proc, &found, grace.min(Duration::from_secs(2)));
+    if found.is_empty() {
+        return Ended::Nothing;
+    }
+    if dry_run {
+        for t in &found {
+            journal.notice(format!("would end leftover {t}"));
+        }
+        return Ended::Listed(found.len());
+    }
+    let survivors = terminate(proc, &found, grace, journal);
+    if survivors.is_empty() {
+        Ended::All(found.len())
+    } else {
+        Ended::Survivors(survivors)
+    }
+}
+
+/// `pid 12 (vsftpd), pid 13 (vsftpd)`.
+pub fn list(targets: &[Target]) -> String {
+    targets
+        .iter()
+        .map(Target::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use std::process::Command;
@@ -303,6 +357,35 @@ mod tests {
         let _ = child.wait();
         assert!(survivors.is_empty());
         assert!(journal.lines()[0].starts_with("sent SIGTERM to "));
+    }
+
+    #[test]
+    fn end_lists_in_a_dry_run_and_ends_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let pidfile = dir.path().join("x.pid");
+        std::fs::write(&pidfile, format!("{}\n", child.id())).unwrap();
+        let selector = Selector {
+            pidfile: Some(pidfile.clone()),
+            ..Selector::default()
+        };
+        let mut journal = Journal::new("test", "x");
+        let dry = end(&proc(), &selector, Duration::ZERO, true, &mut journal);
+        assert_eq!(dry, Ended::Listed(1));
+        assert!(child.try_wait().unwrap().is_none(), "a dry run signalled");
+        let ended = end(
+            &proc(),
+            &selector,
+            Duration::from_secs(1),
+            false,
+            &mut journal,
+        );
+        let _ = child.wait();
+        assert_eq!(ended, Ended::All(1), "{:?}", journal.lines());
+        std::fs::remove_file(&pidfile).unwrap();
+        let none = end(&proc(), &selector, Duration::ZERO, false, &mut journal);
+        assert_eq!(none, Ended::Nothing);
+        assert_eq!(list(&[]), "");
     }
 
     #[test]

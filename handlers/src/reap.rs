@@ -158,14 +158,13 @@ pub fn check(args: Args) -> Result<CheckResult, CheckError> {
             format!("ended {ended} processes{what}: {}", list.join(", ")),
         )
     } else {
-        let still: Vec<String> = left.iter().map(|t| t.to_string()).collect();
         journal.finish(
             State::Critical,
             format!(
                 "{} of {} processes{what} still run: {}",
                 left.len(),
                 chosen.len(),
-                still.join(", ")
+                leftovers::list(&left)
             ),
         )
     };

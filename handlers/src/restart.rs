@@ -15,7 +15,7 @@ use rsplugins::{CheckError, CheckResult, Perfdata, State, Uom};
 
 use crate::event::{parse_states, EventArgs, Rule};
 use crate::journal::Journal;
-use crate::leftovers::{self, Selector};
+use crate::leftovers::{self, Ended, Selector};
 use crate::manager::{Choice, Verb};
 use crate::names;
 use crate::notify::{self, Notice};
@@ -379,24 +379,13 @@ fn restart(
             }
             None => {
                 let proc = ProcFs::new("/proc");
-                // What the stop left gets the grace period to exit by itself first.
-                let (found, notes) = leftovers::find(&proc, &plan.selector);
-                for note in notes {
-                    journal.info(note);
-                }
-                let found = leftovers::wait_gone(&proc, &found, grace.min(Duration::from_secs(2)));
-                if found.is_empty() {
-                    journal.info("no leftover processes");
-                } else if args.dry_run {
-                    for t in &found {
-                        journal.notice(format!("would end leftover {t}"));
-                    }
-                } else {
-                    let survivors = leftovers::terminate(&proc, &found, grace, journal);
-                    if !survivors.is_empty() {
-                        let list: Vec<String> = survivors.iter().map(|t| t.to_string()).collect();
-                        warnings.push(format!("leftovers survived SIGKILL: {}", list.join(", ")));
-                    }
+                match leftovers::end(&proc, &plan.selector, grace, args.dry_run, journal) {
+                    Ended::Nothing => journal.info("no leftover processes"),
+                    Ended::Listed(_) | Ended::All(_) => {}
+                    Ended::Survivors(left) => warnings.push(format!(
+                        "leftovers survived SIGKILL: {}",
+                        leftovers::list(&left)
+                    )),
                 }
             }
         }
@@ -553,50 +542,31 @@ fn storm_stop(
 
 /// `--kill-leftovers`: only end the service's leftover processes.
 fn kill_leftovers(plan: &Plan, args: &Args, mut journal: Journal) -> CheckResult {
-    let proc = ProcFs::new("/proc");
-    let (found, notes) = leftovers::find(&proc, &plan.selector);
-    for note in notes {
-        journal.info(note);
-    }
     if plan.selector.is_empty() {
         return journal.finish(
             State::Unknown,
             "--kill-leftovers needs --pidfile, --exe with --user, or a systemd --unit",
         );
     }
+    let proc = ProcFs::new("/proc");
     let grace = Duration::from_secs(args.grace);
-    let found = leftovers::wait_gone(&proc, &found, grace.min(Duration::from_secs(2)));
-    if found.is_empty() {
-        return journal.finish(
-            State::Ok,
-            format!("{}: no leftover processes", plan.service),
-        );
-    }
-    if args.dry_run {
-        for t in &found {
-            journal.notice(format!("would end leftover {t}"));
+    let service = &plan.service;
+    match leftovers::end(&proc, &plan.selector, grace, args.dry_run, &mut journal) {
+        Ended::Nothing => journal.finish(State::Ok, format!("{service}: no leftover processes")),
+        Ended::Listed(_) => {
+            journal.finish(State::Ok, format!("{service}: dry run, nothing changed"))
         }
-        return journal.finish(
+        Ended::All(n) => journal.finish(
             State::Ok,
-            format!("{}: dry run, nothing changed", plan.service),
-        );
-    }
-    let survivors = leftovers::terminate(&proc, &found, grace, &mut journal);
-    if survivors.is_empty() {
-        journal.finish(
-            State::Ok,
-            format!("{}: ended {} leftover processes", plan.service, found.len()),
-        )
-    } else {
-        let list: Vec<String> = survivors.iter().map(|t| t.to_string()).collect();
-        journal.finish(
+            format!("{service}: ended {n} leftover processes"),
+        ),
+        Ended::Survivors(left) => journal.finish(
             State::Critical,
             format!(
-                "{}: leftovers survived SIGKILL: {}",
-                plan.service,
-                list.join(", ")
+                "{service}: leftovers survived SIGKILL: {}",
+                leftovers::list(&left)
             ),
-        )
+        ),
     }
 }
 
