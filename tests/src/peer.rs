@@ -76,7 +76,8 @@ pub struct Peer {
     /// The port it listens on (127.0.0.1).
     pub port: u16,
     received: Arc<Mutex<Vec<String>>>,
-    sni: Arc<Mutex<Option<String>>>,
+    /// The server name of the last handshake; `None` until one completed.
+    sni: Arc<Mutex<Option<Option<String>>>>,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -127,8 +128,20 @@ impl Peer {
     }
 
     /// The server name the client sent in its TLS handshake (SNI), if any.
+    /// The client may be gone before this thread has read its last
+    /// handshake message, so this waits (up to 5 s) for the handshake to end
+    /// here, or for the script to end without one.
     pub fn sni(&self) -> Option<String> {
-        self.sni.lock().ok().and_then(|s| s.clone())
+        let start = std::time::Instant::now();
+        loop {
+            let seen = self.sni.lock().ok().and_then(|s| s.clone());
+            let ended = self.handle.as_ref().is_none_or(|h| h.is_finished());
+            match seen {
+                Some(name) => return name,
+                None if ended || start.elapsed() > Duration::from_secs(5) => return None,
+                None => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
     }
 
     /// Waits for the script to end and returns what the client sent.
@@ -140,7 +153,7 @@ impl Peer {
     }
 }
 
-fn upgrade(conn: Conn, leaf: Option<&Leaf>, sni: &Mutex<Option<String>>) -> Option<Conn> {
+fn upgrade(conn: Conn, leaf: Option<&Leaf>, sni: &Mutex<Option<Option<String>>>) -> Option<Conn> {
     let Conn::Plain(tcp) = conn else {
         return Some(conn);
     };
@@ -156,7 +169,7 @@ fn upgrade(conn: Conn, leaf: Option<&Leaf>, sni: &Mutex<Option<String>>) -> Opti
         }
     }
     if let Ok(mut seen) = sni.lock() {
-        *seen = tls.conn.server_name().map(str::to_string);
+        *seen = Some(tls.conn.server_name().map(str::to_string));
     }
     Some(Conn::Tls(Box::new(tls)))
 }
@@ -182,7 +195,7 @@ fn play(
     steps: &[Step],
     leaf: Option<&Leaf>,
     log: &Mutex<Vec<String>>,
-    sni: &Mutex<Option<String>>,
+    sni: &Mutex<Option<Option<String>>>,
 ) {
     let record = |line: String| {
         if let Ok(mut l) = log.lock() {
