@@ -5,10 +5,11 @@
 #   bench/hot-functions.sh      # rewrites xtask/hot-functions.txt (commit it)
 #
 # Builds every installed binary as the package does but keeps the symbols (its own target
-# directory, target/hot-profile), runs each of our commands of bench/cases.sh under valgrind's
-# callgrind (twice, and a network check once more against a closed port, so the CRITICAL
-# path is in too) and keeps the Rust functions that ran, without the hash that changes
-# with every build: `_ZN...17h<hash>E` becomes `_ZN...*`, a v0 name's crate hashes `*`.
+# directory, target/hot-profile), runs our command of each case of bench/compare.sh
+# (`--cases`) under valgrind's callgrind (twice, and a network check once more against a
+# closed port, so the CRITICAL path is in too) and keeps the functions of ours that ran (C
+# names as they are; Rust names without the hash that changes with every build:
+# `_ZN...17h<hash>E` becomes `_ZN...*`, a v0 name's crate hashes `*`).
 # Needs the test servers (tests/testbed/setup.sh). A function missing from the list still
 # works, it is only laid out with the cold code.
 set -euo pipefail
@@ -24,8 +25,6 @@ command -v valgrind >/dev/null || {
 }
 CARGO_TARGET_DIR=$T CARGO_PROFILE_DIST_STRIP=false cargo run -q -p xtask -- build --profile dist
 
-# shellcheck source=bench/cases.sh
-source bench/cases.sh
 rm -rf "$OUT" && mkdir -p "$OUT"
 n=0
 profile() { # command...
@@ -42,7 +41,7 @@ while IFS='|' read -r name _ ours; do
     mysql* | pgsql* | db-*) ;;
     *" -H "*) profile $ours -p 9 ;;
   esac
-done <<< "$(compare_cases)"
+done <<< "$(RSPLUGINS_BENCH_BIN=$R bash bench/compare.sh --cases)"
 
 python3 - "$OUT" "$LIST" "$R" <<'PY'
 import os, re, sys
