@@ -338,16 +338,23 @@ mod tests {
         assert!(keep.contains(&std::os::unix::process::parent_id()));
     }
 
-    #[test]
-    fn a_pidfile_process_is_found_and_ended() {
+    /// A `sleep 30` child, a pid file naming it (in the returned directory)
+    /// and a selector by that pid file.
+    fn sleeper_with_pidfile() -> (tempfile::TempDir, std::process::Child, Selector) {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let child = Command::new("sleep").arg("30").spawn().unwrap();
         let pidfile = dir.path().join("x.pid");
         std::fs::write(&pidfile, format!("{}\n", child.id())).unwrap();
         let selector = Selector {
-            pidfile: Some(pidfile.clone()),
+            pidfile: Some(pidfile),
             ..Selector::default()
         };
+        (dir, child, selector)
+    }
+
+    #[test]
+    fn a_pidfile_process_is_found_and_ended() {
+        let (_dir, mut child, selector) = sleeper_with_pidfile();
         let (found, notes) = find(&proc(), &selector);
         assert_eq!(found.len(), 1, "{found:?} {notes:?}");
         assert_eq!(found[0].pid, child.id());
@@ -361,14 +368,7 @@ mod tests {
 
     #[test]
     fn end_lists_in_a_dry_run_and_ends_otherwise() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
-        let pidfile = dir.path().join("x.pid");
-        std::fs::write(&pidfile, format!("{}\n", child.id())).unwrap();
-        let selector = Selector {
-            pidfile: Some(pidfile.clone()),
-            ..Selector::default()
-        };
+        let (_dir, mut child, selector) = sleeper_with_pidfile();
         let mut journal = Journal::new("test", "x");
         let dry = end(&proc(), &selector, Duration::ZERO, true, &mut journal);
         assert_eq!(dry, Ended::Listed(1));
@@ -382,7 +382,7 @@ mod tests {
         );
         let _ = child.wait();
         assert_eq!(ended, Ended::All(1), "{:?}", journal.lines());
-        std::fs::remove_file(&pidfile).unwrap();
+        std::fs::remove_file(selector.pidfile.as_ref().unwrap()).unwrap();
         let none = end(&proc(), &selector, Duration::ZERO, false, &mut journal);
         assert_eq!(none, Ended::Nothing);
         assert_eq!(list(&[]), "");

@@ -247,27 +247,22 @@ impl Workspace {
                     });
                 }
             }
-            let link = package
-                .pointer("/metadata/rsplugins/link")
-                .and_then(Value::as_str);
-            match link {
-                Some("static") => static_crates.push(plugin.clone()),
-                Some("dynamic") | None => {}
-                Some(other) => {
-                    let why = format!("link = \"{other}\" (static or dynamic)");
-                    return Err(format!("{plugin}: [package.metadata.rsplugins] {why}"));
+            // [package.metadata.rsplugins] KEY = "CHOSEN" | "DEFAULT" (or absent).
+            let marked = |key: &str, chosen: &str, default: &str| -> Result<bool, String> {
+                let pointer = format!("/metadata/rsplugins/{key}");
+                match package.pointer(&pointer).and_then(Value::as_str) {
+                    Some(v) if v == chosen => Ok(true),
+                    Some(v) if v != default => Err(format!(
+                        "{plugin}: [package.metadata.rsplugins] {key} = \"{v}\" ({chosen} or {default})"
+                    )),
+                    _ => Ok(false),
                 }
+            };
+            if marked("link", "static", "dynamic")? {
+                static_crates.push(plugin.clone());
             }
-            let optimize = package
-                .pointer("/metadata/rsplugins/optimize")
-                .and_then(Value::as_str);
-            match optimize {
-                Some("size") => size_crates.push(plugin.clone()),
-                Some("speed") | None => {}
-                Some(other) => {
-                    let why = format!("optimize = \"{other}\" (size or speed)");
-                    return Err(format!("{plugin}: [package.metadata.rsplugins] {why}"));
-                }
+            if marked("optimize", "size", "speed")? {
+                size_crates.push(plugin.clone());
             }
             crates.push(plugin);
         }
