@@ -66,6 +66,11 @@ fn service_or(default: &'static str) -> &'static str {
     SERVICE.get().copied().unwrap_or(default)
 }
 
+/// The service name the program was started with (empty before the runner ran).
+fn default_service() -> &'static str {
+    DEFAULT_SERVICE.get().copied().unwrap_or("")
+}
+
 fn format() -> OutputFormat {
     FORMAT.get().copied().unwrap_or_default()
 }
@@ -136,7 +141,7 @@ fn set_deadline(start: Instant, timeout: TimeoutSpec) {
     if LEAN.load(Ordering::Relaxed) {
         if let Err(e) = alarm::arm(at, endings(timeout)) {
             exit_with(
-                service_or(DEFAULT_SERVICE.get().copied().unwrap_or("")),
+                service_or(default_service()),
                 State::Unknown,
                 &format!("cannot arm the time-out: {e}"),
             );
@@ -146,7 +151,7 @@ fn set_deadline(start: Instant, timeout: TimeoutSpec) {
 
 /// The lines the signal handlers print, rendered now (they cannot allocate).
 fn endings(timeout: TimeoutSpec) -> alarm::Endings {
-    let service = service_or(DEFAULT_SERVICE.get().copied().unwrap_or(""));
+    let service = service_or(default_service());
     let ending = |state: State, message: &str| alarm::Ending {
         text: secret::redact(&output::render_line(
             format(),
@@ -246,12 +251,7 @@ fn start_supervisor(service: &'static str, signals: SigSet) {
 pub fn supervise() {
     static STARTED: std::sync::Once = std::sync::Once::new();
     if LEAN.load(Ordering::Relaxed) {
-        STARTED.call_once(|| {
-            start_supervisor(
-                DEFAULT_SERVICE.get().copied().unwrap_or(""),
-                ending_signals(),
-            )
-        });
+        STARTED.call_once(|| start_supervisor(default_service(), ending_signals()));
     }
 }
 
